@@ -1,0 +1,325 @@
+"""Raw RFC 5322 bytes to a typed message. Pure: no I/O, never raises on bad input.
+
+mail-parser does the MIME walk; text is decoded here with a tolerant charset
+policy because Chinese mail routinely mislabels its charset: GB2312 labels on
+GBK or GB18030 text, Big5 labels on Big5-HKSCS, UTF-8 labelled as anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.header
+import email.utils
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+
+import mailparser
+
+log = logging.getLogger(__name__)
+# mail-parser logs every part type it does not render; that is noise for us.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+# Decode with the superset of what the label names.
+_CHARSET_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "gb_2312-80": "gb18030",
+    "chinese": "gb18030",
+    "big5": "big5hkscs",
+    "x-big5": "big5hkscs",
+    "cp950": "big5hkscs",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-1": "cp1252",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+    "unknown-8bit": "utf-8",
+    "x-unknown": "utf-8",
+}
+
+
+def decode_bytes(data: bytes, label: str | None) -> str:
+    """Decode text whose declared charset may be wrong, absent or unknown."""
+    candidates: list[str] = []
+    if label:
+        name = label.strip().strip('"').lower()
+        candidates.append(_CHARSET_SUPERSETS.get(name, name))
+    candidates += ["utf-8", "gb18030"]
+    for charset in candidates:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    first = candidates[0]
+    try:
+        return data.decode(first, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def decode_header_value(value: object) -> str:
+    """Decode RFC 2047 words tolerantly: bad charsets, bad base64, raw 8-bit."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    text = str(value)
+    if "=?" not in text:
+        return _undo_surrogates(text)
+    # Adjacent encoded words are joined without the white space between them.
+    text = re.sub(r"\?=\s+=\?", "?==?", text)
+    return _ENCODED_WORD.sub(_decode_word, text)
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    charset, kind, payload = match.group(1), match.group(2).lower(), match.group(3)
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
+    try:
+        if kind == "b":
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
+        else:
+            data = _q_decode(payload)
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return decode_bytes(data, charset)
+
+
+def _q_decode(payload: str) -> bytes:
+    out = bytearray()
+    i = 0
+    raw = payload.replace("_", " ")
+    while i < len(raw):
+        if raw[i] == "=" and i + 2 < len(raw) + 1 and re.fullmatch(r"[0-9A-Fa-f]{2}", raw[i + 1 : i + 3]):
+            out.append(int(raw[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            out += raw[i].encode("utf-8", errors="replace")
+            i += 1
+    return bytes(out)
+
+
+def _undo_surrogates(text: str) -> str:
+    """Headers with raw 8-bit bytes come back from the email package as surrogates."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_bytes(text.encode("utf-8", errors="surrogateescape"), None)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    message_id: str
+    subject: str
+    from_name: str
+    from_addr: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    reply_to: tuple[str, ...]
+    date: datetime | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    headers: dict[str, str]
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...]
+    content_type: str
+    report_type: str
+    failed_recipients: tuple[str, ...] = ()
+    defects: tuple[str, ...] = field(default_factory=tuple)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this one answers, most specific first."""
+        seen: list[str] = []
+        for mid in (*self.in_reply_to, *reversed(self.references)):
+            if mid not in seen:
+                seen.append(mid)
+        return tuple(seen)
+
+
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    found = _MSGID.findall(value)
+    if not found and value.strip():
+        found = [value.strip().strip("<>")]
+    return tuple(found)
+
+
+def _addresses(values: list[str]) -> tuple[str, ...]:
+    pairs = email.utils.getaddresses([decode_header_value(v) for v in values])
+    return tuple(addr.strip().lower() for _, addr in pairs if "@" in addr)
+
+
+def _parse_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _part_text(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except (AssertionError, ValueError, LookupError):
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            payload = raw.encode("utf-8", errors="surrogateescape")
+        else:
+            return ""
+    if not isinstance(payload, bytes):
+        return ""
+    return decode_bytes(payload, part.get_content_charset() or part.get_param("charset"))  # type: ignore[arg-type]
+
+
+def _bodies(msg: Message) -> tuple[str, str]:
+    plain: list[str] = []
+    html: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment":
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain":
+            plain.append(_part_text(part))
+        elif ctype == "text/html":
+            html.append(_part_text(part))
+    return "\n".join(plain), "\n".join(html)
+
+
+def _walk_attachments(msg: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() != "attachment":
+            continue
+        try:
+            data = part.get_payload(decode=True)
+        except (AssertionError, ValueError, LookupError):
+            data = None
+        name = decode_header_value(part.get_filename() or "") or "attachment"
+        found.append(Attachment(name, part.get_content_type(), data if isinstance(data, bytes) else b""))
+    return tuple(found)
+
+
+def _attachments(mail: mailparser.MailParser) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    for att in mail.attachments:
+        payload = att.get("payload") or ""
+        try:
+            data = base64.b64decode(payload) if att.get("binary") else str(payload).encode("utf-8")
+        except (binascii.Error, ValueError):
+            data = str(payload).encode("utf-8", errors="replace")
+        name = decode_header_value(att.get("filename") or "") or "attachment"
+        found.append(Attachment(name, str(att.get("mail_content_type") or ""), data))
+    return tuple(found)
+
+
+def _failed_recipients(msg: Message) -> tuple[str, ...]:
+    """Final-Recipient of each per-recipient block whose Action is failed (RFC 3464)."""
+    failed: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            continue
+        for block in blocks:
+            if not isinstance(block, Message):
+                continue
+            action = str(block.get("action", "")).strip().lower()
+            recipient = str(block.get("final-recipient") or block.get("original-recipient") or "")
+            addr = recipient.rpartition(";")[2].strip().strip("<>").lower()
+            if action == "failed" and "@" in addr and addr not in failed:
+                failed.append(addr)
+    return tuple(failed)
+
+
+def html_to_text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup(["script", "style", "head"]):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    blocks = ("p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table")
+    for block in soup.find_all(blocks):
+        block.insert_after("\n")
+    for cell in soup.find_all(["td", "th"]):
+        cell.insert_after("\t")
+    text = soup.get_text()
+    lines = [line.rstrip().replace("\xa0", " ") for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def parse_message(raw: bytes) -> InboundMessage:
+    """Parse raw message bytes; whatever the input, a message comes back."""
+    defects: list[str] = []
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+        msg: Message = mail.message
+        attachments = _attachments(mail)
+        defects += [str(d) for d in mail.defects]
+    except Exception as exc:  # a parser bug must not lose the message: fall back to the stdlib
+        log.debug("mail-parser failed, using the email package alone: %r", exc)
+        msg = email.message_from_bytes(raw)
+        attachments = _walk_attachments(msg)
+        defects.append(f"mail-parser: {exc!r}")
+    headers = {k.lower(): decode_header_value(v) for k, v in msg.items()}
+    from_pairs = email.utils.getaddresses([decode_header_value(v) for v in msg.get_all("from", [])])
+    from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
+    message_ids = _ids(headers.get("message-id", ""))
+    message_id = message_ids[0] if message_ids else f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd"
+    text, html = _bodies(msg)
+    if not text.strip() and html.strip():
+        text = html_to_text(html)
+    return InboundMessage(
+        message_id=message_id,
+        subject=" ".join(headers.get("subject", "").split()),
+        from_name=from_name.strip(),
+        from_addr=from_addr.strip().lower(),
+        to=_addresses(msg.get_all("to", [])),
+        cc=_addresses(msg.get_all("cc", [])),
+        reply_to=_addresses(msg.get_all("reply-to", [])),
+        date=_parse_date(headers.get("date", "")),
+        in_reply_to=_ids(headers.get("in-reply-to", "")),
+        references=_ids(headers.get("references", "")),
+        headers=headers,
+        text=text,
+        html=html,
+        attachments=attachments,
+        content_type=msg.get_content_type(),
+        report_type=(msg.get_param("report-type") or "") if msg.get_content_type() == "multipart/report" else "",  # type: ignore[arg-type]
+        failed_recipients=_failed_recipients(msg),
+        defects=tuple(defects),
+    )

@@ -1,0 +1,164 @@
+"""The `minutesd` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from service.clock import Clock
+from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
+from service.daemon import Daemon, build_mailbox, build_transport
+from service.mailbox import MailboxUnavailable
+from service.outbox import counts_by_state
+from service.pipeline import Pipeline, outcome_counts
+from service.sender import TemporaryFailure, drain
+from service.store import Store, StoreError
+
+log = logging.getLogger("minutesd")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("MINUTESD_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load() -> tuple[Settings, Rules]:
+    settings = settings_from_env()
+    return settings, load_rules(settings.rules_path)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings, rules = _load()
+    with Store(settings.data_dir) as store:
+        daemon = Daemon(settings, rules, store, Clock(settings.now))
+        if args.once:
+            report = daemon.run_once()
+            daemon.mailbox.close()
+            print(
+                f"processed {report.processed} message(s) {report.outcomes}; "
+                f"sent {report.outbox.sent}, retrying {report.outbox.retrying}, failed {report.outbox.failed}"
+            )
+            return 0
+        if settings.imap is None:
+            inbox = settings.data_dir / "maildir" / "inbox" / "new"
+            sent = settings.data_dir / "maildir" / "sent" / "new"
+            print(f"minutesd on the embedded mailbox.\n  drop .eml files into: {inbox}\n  replies appear in:   {sent}")
+            sys.stdout.flush()
+        daemon.run_forever()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings, rules = _load()
+    worst = 0
+    with Store(settings.data_dir) as store:
+        pipeline = Pipeline(settings, rules, store, Clock(settings.now))
+        for name in args.files:
+            path = Path(name)
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+                worst = 1
+                continue
+            ref = f"file:{hashlib.sha256(raw).hexdigest()}"
+            result = pipeline.process(raw, ref)
+            again = " (seen before)" if result.already_done else ""
+            print(f"{name}: {result.outcome.value}{again}: {result.reason}")
+        report = drain(store, build_transport(settings), rules.outbox)
+        print(f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+    return worst
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings, _ = _load()
+    store = Store(settings.data_dir, read_only=True)
+    try:
+        summary = {
+            "records": [],
+            "messages": outcome_counts(store),
+            "outbox": counts_by_state(store),
+        }
+        if args.record:
+            print(f"no record {args.record}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            print("messages by outcome:")
+            for key, value in summary["messages"].items():
+                print(f"  {key:<12} {value}")
+            print("outbox by state:")
+            for key, value in sorted(summary["outbox"].items()) or [("(empty)", 0)]:
+                print(f"  {key:<12} {value}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    ok = True
+    try:
+        settings, rules = _load()
+    except ConfigError as exc:
+        print(f"FAIL configuration: {exc}")
+        return 1
+    print(f"ok   rules {settings.rules_path}")
+    print(f"ok   service address {settings.address}, data directory {settings.data_dir}")
+    try:
+        print(f"ok   {build_mailbox(settings, rules).check()}")
+    except MailboxUnavailable as exc:
+        ok = False
+        print(f"FAIL inbound: {exc}")
+    try:
+        print(f"ok   {asyncio.run(build_transport(settings).check())}")
+    except TemporaryFailure as exc:
+        ok = False
+        print(f"FAIL outbound: {exc}")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minutesd", description="Meeting minutes and action items, run by email.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the daemon (IMAP IDLE or polling, plus the outbox)")
+    run.add_argument("--once", action="store_true", help="one pass over inbox and outbox, then exit")
+    run.set_defaults(func=cmd_run)
+    ingest = sub.add_parser("ingest", help="process message files as if they had arrived")
+    ingest.add_argument("files", nargs="+")
+    ingest.set_defaults(func=cmd_ingest)
+    status = sub.add_parser("status", help="what the service holds")
+    status.add_argument("record", nargs="?")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    check = sub.add_parser("check", help="validate the configuration and try the connections")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"minutesd: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"minutesd: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Configuration: `mailbox_rules.yaml` (validated) and the MINUTESD_* environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RULES = REPO_ROOT / "mailbox_rules.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the administrator."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceRules(_Strict):
+    timezone: str = "Asia/Shanghai"
+    default_language: Literal["zh", "en"] = "zh"
+    display_name: str = "minutesd"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class MailboxRules(_Strict):
+    inbox: str = "INBOX"
+    processed_folder: str = "Processed"
+    attention_folder: str = "Needs-Attention"
+    poll_seconds: float = Field(30, gt=0)
+    idle_renew_minutes: float = Field(25, gt=0, lt=29)
+    reconnect_backoff_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
+    fetch_batch: int = Field(200, ge=1)
+
+
+class OutboxRules(_Strict):
+    max_attempts: int = Field(8, ge=1)
+    backoff_seconds: list[float] = Field(default_factory=lambda: [5.0, 60.0, 300.0])
+    batch: int = Field(100, ge=1)
+
+
+class AutomaticRules(_Strict):
+    auto_submitted_ignore: list[str] = Field(default_factory=lambda: ["no"])
+    precedence: list[str] = Field(default_factory=list)
+    headers_present: list[str] = Field(default_factory=list)
+    subject_prefixes: list[str] = Field(default_factory=list)
+    bounce_senders: list[str] = Field(default_factory=list)
+    bounce_subjects: list[str] = Field(default_factory=list)
+
+
+class Rules(_Strict):
+    service: ServiceRules = ServiceRules()
+    mailbox: MailboxRules = MailboxRules()
+    outbox: OutboxRules = OutboxRules()
+    automatic: AutomaticRules = AutomaticRules()
+    reply_subject_prefixes: list[str] = Field(default_factory=list)
+    # The draft parser's vocabulary and validation rules; parsers/ validates its own part.
+    parsing: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.service.timezone)
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    path = path or DEFAULT_RULES
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        return Rules.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from exc
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key (a typo?)" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  - {key}: {msg}")
+    return "\n".join(lines)
+
+
+TlsMode = Literal["ssl", "starttls", "none"]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    tls: TlsMode
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    address: str
+    rules_path: Path
+    directory_path: Path | None
+    imap: ServerSettings | None  # None: the embedded Maildir transport
+    smtp: ServerSettings | None
+    now: str | None
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2] or "localhost"
+
+
+def _server(prefix: str, env: dict[str, str], default_port: dict[str, int]) -> ServerSettings | None:
+    host = env.get(f"{prefix}_HOST")
+    if not host:
+        return None
+    tls = env.get(f"{prefix}_TLS", "ssl").lower()
+    if tls not in ("ssl", "starttls", "none"):
+        raise ConfigError(f"{prefix}_TLS must be ssl, starttls or none, not {tls!r}")
+    port_text = env.get(f"{prefix}_PORT") or str(default_port[tls])
+    try:
+        port = int(port_text)
+    except ValueError as exc:
+        raise ConfigError(f"{prefix}_PORT must be a number, not {port_text!r}") from exc
+    return ServerSettings(
+        host=host,
+        port=port,
+        user=env.get(f"{prefix}_USER") or None,
+        password=env.get(f"{prefix}_PASSWORD") or None,
+        tls=tls,  # type: ignore[arg-type]
+    )
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    imap = _server("MINUTESD_IMAP", env, {"ssl": 993, "starttls": 143, "none": 143})
+    smtp = _server("MINUTESD_SMTP", env, {"ssl": 465, "starttls": 587, "none": 25})
+    if imap and not smtp:
+        raise ConfigError("MINUTESD_IMAP_HOST is set but MINUTESD_SMTP_HOST is not")
+    directory = env.get("MINUTESD_DIRECTORY")
+    return Settings(
+        data_dir=Path(env.get("MINUTESD_DATA_DIR") or "data").resolve(),
+        address=env.get("MINUTESD_ADDRESS") or "minutes@localhost",
+        rules_path=Path(env.get("MINUTESD_RULES") or DEFAULT_RULES),
+        directory_path=Path(directory) if directory else None,
+        imap=imap,
+        smtp=smtp,
+        now=env.get("MINUTESD_NOW") or None,
+    )

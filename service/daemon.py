@@ -1,0 +1,129 @@
+"""The daemon: take in what arrived, drain the outbox, wait for more; until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from service.clock import Clock
+from service.config import Rules, Settings
+from service.mailbox import ImapMailbox, Mailbox, MaildirMailbox, MailboxUnavailable
+from service.pipeline import Pipeline
+from service.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
+from service.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_mailbox(settings: Settings, rules: Rules) -> Mailbox:
+    if settings.imap is not None:
+        return ImapMailbox(settings.imap, rules.mailbox)
+    return MaildirMailbox(settings.data_dir / "maildir" / "inbox", rules.mailbox)
+
+
+def build_transport(settings: Settings) -> Transport:
+    if settings.smtp is not None:
+        return SmtpTransport(settings.smtp)
+    return MaildirTransport(settings.data_dir / "maildir" / "sent")
+
+
+@dataclass
+class PassReport:
+    processed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    outbox: DrainReport = field(default_factory=DrainReport)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, rules: Rules, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.rules = rules
+        self.store = store
+        self.mailbox = build_mailbox(settings, rules)
+        self.transport = build_transport(settings)
+        self.pipeline = Pipeline(settings, rules, store, clock)
+        self._stopping = False
+        self._failures = 0
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def take_in(self, report: PassReport) -> None:
+        """Process everything in the inbox, a batch at a time, moving each batch when stored."""
+        while not self._stopping:
+            batch = self.mailbox.fetch_new(self.rules.mailbox.fetch_batch)
+            if not batch:
+                return
+            done: dict[str, list[str]] = {}
+            for fetched in batch:
+                if self._stopping:
+                    break
+                result = self.pipeline.process(fetched.raw, fetched.ref)
+                folder = (
+                    self.rules.mailbox.attention_folder
+                    if result.folder_kind == "attention"
+                    else self.rules.mailbox.processed_folder
+                )
+                done.setdefault(folder, []).append(fetched.ref)
+                if not result.already_done:
+                    report.processed += 1
+                    report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
+            for folder, refs in done.items():
+                self.mailbox.finish(refs, folder)
+
+    def run_once(self) -> PassReport:
+        report = PassReport()
+        self.take_in(report)
+        report.outbox = drain(self.store, self.transport, self.rules.outbox)
+        return report
+
+    def run_forever(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        log.info("minutesd running: %s", self.mailbox.check() if self._safe_check() else "mailbox not reachable yet")
+        while not self._stopping:
+            try:
+                report = PassReport()
+                self.take_in(report)
+                if not self._stopping:
+                    report.outbox = drain(self.store, self.transport, self.rules.outbox)
+                self._failures = 0
+                if not self._stopping:
+                    self.mailbox.wait(self._wait_seconds(), self.stopping)
+            except MailboxUnavailable as exc:
+                self._backoff(exc)
+        self.mailbox.close()
+        log.info("minutesd stopped")
+
+    def _wait_seconds(self) -> float:
+        pending_outbox = [d for d in self.store.all("outbox") if d["state"] == "pending"]
+        if pending_outbox:
+            soonest = min(d["next_attempt_at"] for d in pending_outbox) - time.time()
+            return max(0.5, min(soonest, self.rules.mailbox.idle_renew_minutes * 60))
+        return self.rules.mailbox.idle_renew_minutes * 60
+
+    def _backoff(self, exc: Exception) -> None:
+        steps = self.rules.mailbox.reconnect_backoff_seconds or [5.0]
+        delay = steps[min(self._failures, len(steps) - 1)]
+        self._failures += 1
+        log.warning("%s; reconnecting in %.0f s", exc, delay)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not self._stopping:
+            time.sleep(min(0.5, deadline - time.monotonic()))
+
+    def _safe_check(self) -> bool:
+        try:
+            self.mailbox.check()
+            return True
+        except MailboxUnavailable:
+            return False
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current message, then stopping", signum)
+        self._stopping = True

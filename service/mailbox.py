@@ -1,0 +1,227 @@
+"""Where inbound mail comes from: an IMAP folder, or the embedded Maildir.
+
+A message is identified by a source reference, `imap:<UIDVALIDITY>:<UID>` or
+`maildir:<filename>`, and it leaves the inbox (to Processed or Needs-Attention)
+only after its outcome is stored. The Seen flag is never read or set: people
+open the shared mailbox too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from service.config import MailboxRules, ServerSettings
+
+log = logging.getLogger(__name__)
+
+ShouldStop = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    ref: str
+    raw: bytes
+
+
+class MailboxUnavailable(Exception):
+    """The mailbox cannot be reached now; the daemon reconnects with backoff."""
+
+
+class Mailbox(Protocol):
+    def fetch_new(self, limit: int) -> list[Fetched]: ...
+
+    def finish(self, refs: list[str], folder: str) -> None: ...
+
+    def wait(self, seconds: float, should_stop: ShouldStop) -> None: ...
+
+    def check(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class MaildirMailbox:
+    """DATA_DIR/maildir/inbox; finished messages move to its .Processed or .Needs-Attention."""
+
+    def __init__(self, root: Path, rules: MailboxRules, poll_seconds: float = 1.0) -> None:
+        self.root = root
+        self.rules = rules
+        self.poll_seconds = poll_seconds
+        for sub in ("tmp", "new", "cur"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    def _folder(self, name: str) -> Path:
+        folder = self.root / f".{name}"
+        for sub in ("tmp", "new", "cur"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _pending(self) -> list[Path]:
+        found = [p for sub in ("new", "cur") for p in (self.root / sub).iterdir() if p.is_file()]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def fetch_new(self, limit: int) -> list[Fetched]:
+        fetched: list[Fetched] = []
+        for path in self._pending()[:limit]:
+            try:
+                fetched.append(Fetched(f"maildir:{path.name}", path.read_bytes()))
+            except FileNotFoundError:
+                continue  # moved away by someone else meanwhile
+        return fetched
+
+    def finish(self, refs: list[str], folder: str) -> None:
+        target = self._folder(folder) / "cur"
+        for ref in refs:
+            name = ref.removeprefix("maildir:")
+            for sub in ("new", "cur"):
+                source = self.root / sub / name
+                if source.exists():
+                    os.replace(source, target / name)
+                    break
+
+    def wait(self, seconds: float, should_stop: ShouldStop) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not should_stop():
+            if self._pending():
+                return
+            time.sleep(min(self.poll_seconds, max(0.0, deadline - time.monotonic())))
+
+    def check(self) -> str:
+        return f"embedded mailbox: drop messages into {self.root}/new"
+
+    def close(self) -> None:
+        return None
+
+
+class ImapMailbox:
+    def __init__(self, server: ServerSettings, rules: MailboxRules, timeout: float = 60.0) -> None:
+        self.server = server
+        self.rules = rules
+        self.timeout = timeout
+        self._client: IMAPClient | None = None
+        self.uidvalidity = 0
+        self.has_idle = False
+        self.has_move = False
+
+    # -- connection ----------------------------------------------------------
+
+    def connect(self) -> IMAPClient:
+        if self._client is not None:
+            return self._client
+        server = self.server
+        try:
+            context = ssl.create_default_context() if server.tls != "none" else None
+            client = IMAPClient(
+                server.host, port=server.port, ssl=server.tls == "ssl",
+                ssl_context=context, timeout=self.timeout,
+            )
+            if server.tls == "starttls":
+                client.starttls(context)
+            client.login(server.user or "", server.password or "")
+            capabilities = client.capabilities()
+            self.has_idle = b"IDLE" in capabilities
+            self.has_move = b"MOVE" in capabilities
+            for folder in (self.rules.processed_folder, self.rules.attention_folder):
+                if not client.folder_exists(folder):
+                    client.create_folder(folder)
+            selected = client.select_folder(self.rules.inbox)
+        except (IMAPClientError, OSError) as exc:
+            self.close()
+            raise MailboxUnavailable(f"IMAP {server.host}:{server.port}: {exc}") from exc
+        uidvalidity = int(selected.get(b"UIDVALIDITY", 0))
+        if self.uidvalidity and uidvalidity != self.uidvalidity:
+            log.warning("UIDVALIDITY changed (%s -> %s): re-scanning by Message-ID", self.uidvalidity, uidvalidity)
+        self.uidvalidity = uidvalidity
+        self._client = client
+        return client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):
+            try:
+                client.shutdown()
+            except (IMAPClientError, OSError):
+                pass
+
+    def _guard(self, action: Callable[[IMAPClient], object]) -> object:
+        client = self.connect()
+        try:
+            return action(client)
+        except (IMAPClientError, OSError) as exc:
+            self.close()
+            raise MailboxUnavailable(f"IMAP: {exc}") from exc
+
+    # -- work ----------------------------------------------------------------
+
+    def fetch_new(self, limit: int) -> list[Fetched]:
+        def fetch(client: IMAPClient) -> list[Fetched]:
+            uids = sorted(client.search(["UNDELETED"]))[:limit]
+            if not uids:
+                return []
+            data = client.fetch(uids, [b"BODY.PEEK[]"])
+            return [
+                Fetched(f"imap:{self.uidvalidity}:{uid}", data[uid][b"BODY[]"])
+                for uid in uids
+                if uid in data and b"BODY[]" in data[uid]
+            ]
+
+        return self._guard(fetch)  # type: ignore[return-value]
+
+    def finish(self, refs: list[str], folder: str) -> None:
+        uids = [int(r.rsplit(":", 1)[1]) for r in refs if r.startswith(f"imap:{self.uidvalidity}:")]
+        if not uids:
+            return
+
+        def move(client: IMAPClient) -> None:
+            if self.has_move:
+                client.move(uids, folder)
+            else:
+                client.copy(uids, folder)
+                client.delete_messages(uids)
+                client.uid_expunge(uids) if b"UIDPLUS" in client.capabilities() else client.expunge()
+
+        self._guard(move)
+
+    def wait(self, seconds: float, should_stop: ShouldStop) -> None:
+        """IDLE until something arrives (renewed before the 29-minute limit), or poll."""
+        client = self.connect()
+        if not self.has_idle:
+            deadline = time.monotonic() + min(seconds, self.rules.poll_seconds)
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        limit = min(seconds, self.rules.idle_renew_minutes * 60)
+        deadline = time.monotonic() + limit
+        try:
+            client.idle()
+            try:
+                while time.monotonic() < deadline and not should_stop():
+                    responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                        return
+            finally:
+                client.idle_done()
+        except (IMAPClientError, OSError) as exc:
+            self.close()
+            raise MailboxUnavailable(f"IMAP IDLE: {exc}") from exc
+
+    def check(self) -> str:
+        self.connect()
+        idle = "IDLE" if self.has_idle else "polling"
+        return (
+            f"IMAP {self.server.host}:{self.server.port} ({self.server.tls}) login as "
+            f"{self.server.user} works; {self.rules.inbox} selected, UIDVALIDITY {self.uidvalidity}, {idle}"
+        )

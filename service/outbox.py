@@ -1,0 +1,130 @@
+"""The durable outbox: every outgoing mail is stored, keyed by what caused it, before it is sent.
+
+The idempotency key names the cause ("<inbound Message-ID>:receipt", later
+"<record>:v2:distribute:<address>"), so replaying the cause finds the mail already queued and
+queues nothing. The Message-ID is derived from the key too, so even a resend after a crash in
+the instant between the SMTP server's acceptance and our commit carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Any
+
+from parsers.classify import LOOP_HEADER
+from service.render import render
+from service.store import Doc, Store, Transaction
+
+TABLE = "outbox"
+
+
+class OutboxState:
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass
+class OutgoingMail:
+    key: str
+    to: list[str]
+    subject: str
+    template: str
+    lang: str
+    context: dict[str, Any]
+    cc: list[str] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+    reply_to: str | None = None
+
+
+def message_id_for(key: str, domain: str) -> str:
+    return f"minutesd.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}"
+
+
+class Outbox:
+    def __init__(self, address: str, display_name: str) -> None:
+        self.address = address
+        self.display_name = display_name
+        self.domain = address.rpartition("@")[2] or "localhost"
+
+    def enqueue(self, txn: Transaction, mail: OutgoingMail, now: datetime) -> bool:
+        """Queue `mail` unless its key is already queued or sent; True if queued now."""
+        if txn.get(TABLE, mail.key) is not None:
+            return False
+        message_id = message_id_for(mail.key, self.domain)
+        raw = self.build(mail, message_id, now)
+        txn.put(
+            TABLE,
+            mail.key,
+            {
+                "state": OutboxState.PENDING,
+                "message_id": message_id,
+                "sender": self.address,
+                "recipients": sorted({*mail.to, *mail.cc}),
+                "subject": mail.subject,
+                "template": mail.template,
+                "raw": raw.decode("ascii"),
+                "created_at": now.isoformat(),
+                "attempts": 0,
+                "next_attempt_at": 0.0,
+                "last_error": "",
+            },
+        )
+        return True
+
+    def build(self, mail: OutgoingMail, message_id: str, now: datetime) -> bytes:
+        text, html = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
+        msg = EmailMessage(policy=SMTP)
+        local, _, domain = self.address.partition("@")
+        msg["From"] = Address(self.display_name, local, domain)
+        msg["To"] = ", ".join(mail.to)
+        if mail.cc:
+            msg["Cc"] = ", ".join(mail.cc)
+        if mail.reply_to:
+            msg["Reply-To"] = mail.reply_to
+        msg["Subject"] = mail.subject
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = f"<{message_id}>"
+        if mail.in_reply_to:
+            msg["In-Reply-To"] = f"<{mail.in_reply_to}>"
+        refs = [*mail.references, *([mail.in_reply_to] if mail.in_reply_to else [])]
+        if refs:
+            msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["Precedence"] = "bulk"
+        msg[LOOP_HEADER] = self.address
+        msg.set_content(text, charset="utf-8")
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+        for filename, content_type, data in mail.attachments:
+            maintype, _, subtype = content_type.partition("/")
+            msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
+        return msg.as_bytes()
+
+
+def due(store: Store, now_ts: float, limit: int) -> list[Doc]:
+    pending = store.find(
+        TABLE, lambda d: d["state"] == OutboxState.PENDING and d["next_attempt_at"] <= now_ts
+    )
+    pending.sort(key=lambda d: (d["next_attempt_at"], d["created_at"]))
+    return pending[:limit]
+
+
+def next_attempt_at(attempts: int, backoff: list[float], now_ts: float) -> float:
+    step = backoff[min(attempts - 1, len(backoff) - 1)] if backoff else 60.0
+    return now_ts + step
+
+
+def counts_by_state(store: Store) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for doc in store.all(TABLE):
+        counts[doc["state"]] = counts.get(doc["state"], 0) + 1
+    return counts

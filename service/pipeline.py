@@ -1,0 +1,225 @@
+"""One inbound message: archive → parse → classify → match → authorize → handle → record.
+
+Each message ends in exactly one stored outcome. A stage ends a message early by
+raising an Outcome (Ignored, Rejected with a reply); any other exception
+quarantines the message, and the daemon goes on with the next one. What a stage
+wrote is committed only with the outcome Applied; a rejected or ignored message
+commits its record and its reply and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from parsers.classify import AutomaticPolicy, Classification, Kind, classify
+from parsers.message import InboundMessage, parse_message
+from service import handlers
+from service.clock import Clock
+from service.config import Rules, Settings
+from service.outbox import Outbox, OutgoingMail
+from service.outcomes import Applied, Ignored, Outcome, OutcomeKind, Rejected
+from service.render import language_of
+from service.store import Store, Transaction
+
+log = logging.getLogger(__name__)
+
+MESSAGES = "messages"
+LEDGER = "ledger"
+
+
+@dataclass
+class Result:
+    message_id: str
+    outcome: OutcomeKind
+    reason: str
+    already_done: bool = False
+
+    @property
+    def folder_kind(self) -> str:
+        return "attention" if self.outcome == OutcomeKind.QUARANTINED else "processed"
+
+
+@dataclass
+class Context:
+    """What every stage may read; `txn` is where it writes."""
+
+    settings: Settings
+    rules: Rules
+    store: Store
+    outbox: Outbox
+    clock: Clock
+    txn: Transaction
+    now: datetime
+    msg: InboundMessage
+    classification: Classification | None = None
+    lang: str = "zh"
+    replies: list[OutgoingMail] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def automatic_policy(rules: Rules, settings: Settings) -> AutomaticPolicy:
+    auto = rules.automatic
+    return AutomaticPolicy(
+        auto_submitted_ignore=tuple(a.lower() for a in auto.auto_submitted_ignore),
+        precedence=tuple(p.lower() for p in auto.precedence),
+        headers_present=tuple(auto.headers_present),
+        subject_prefixes=tuple(auto.subject_prefixes),
+        bounce_senders=tuple(b.lower() for b in auto.bounce_senders),
+        bounce_subjects=tuple(auto.bounce_subjects),
+        reply_subject_prefixes=tuple(rules.reply_subject_prefixes),
+        own_addresses=(settings.address.lower(),),
+    )
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, rules: Rules, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.rules = rules
+        self.store = store
+        self.clock = clock
+        self.outbox = Outbox(settings.address, rules.service.display_name)
+        self.policy = automatic_policy(rules, settings)
+        self.archive_dir = settings.data_dir / "raw"
+
+    def process(self, raw: bytes, source_ref: str) -> Result:
+        known = self.store.get(LEDGER, source_ref)
+        if known is not None:
+            return self._known(known["message_id"])
+        digest = hashlib.sha256(raw).hexdigest()
+        archived = self._archive(raw, digest)
+        now = self.clock.now()
+        try:
+            msg = parse_message(raw)
+        except Exception as exc:  # parse_message promises not to raise; if it does, quarantine
+            return self._quarantine(source_ref, digest, archived, None, now, exc)
+        previous = self.store.get(MESSAGES, msg.message_id)
+        if previous is not None:
+            # The same message again (a re-scan after UIDVALIDITY changed, a second copy): one outcome.
+            with self.store.transaction() as txn:
+                previous["refs"] = sorted({*previous.get("refs", []), source_ref})
+                txn.put(MESSAGES, msg.message_id, previous)
+                txn.put(LEDGER, source_ref, {"message_id": msg.message_id})
+            return self._known(msg.message_id)
+        txn = Transaction(self.store)
+        ctx = Context(self.settings, self.rules, self.store, self.outbox, self.clock, txn, now, msg)
+        ctx.lang = language_of(f"{msg.subject}\n{msg.text[:2000]}", self.rules.service.default_language)
+        try:
+            self._stages(ctx)
+            raise Applied(ctx.facts.get("reason", "handled"))
+        except Outcome as outcome:
+            return self._record(ctx, source_ref, digest, archived, outcome)
+        except Exception as exc:
+            return self._quarantine(source_ref, digest, archived, msg, now, exc)
+
+    # -- stages --------------------------------------------------------------
+
+    def _stages(self, ctx: Context) -> None:
+        ctx.classification = classify(ctx.msg, self.policy)
+        kind = ctx.classification.kind
+        if kind == Kind.BOUNCE:
+            handlers.record_bounce(ctx)
+            raise Ignored(f"bounce: {ctx.classification.reason}")
+        if kind == Kind.AUTOMATIC:
+            raise Ignored(f"automatic: {ctx.classification.reason}")
+        if not ctx.msg.from_addr:
+            raise Ignored("no sender address to answer")
+        handlers.handle(ctx)
+
+    # -- recording -----------------------------------------------------------
+
+    def _archive(self, raw: bytes, digest: str) -> Path:
+        folder = self.archive_dir / digest[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{digest}.eml"
+        if not path.exists():
+            tmp = folder / f".{digest}.tmp"
+            with open(tmp, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        return path
+
+    def _record(self, ctx: Context, ref: str, digest: str, archived: Path, outcome: Outcome) -> Result:
+        msg = ctx.msg
+        if outcome.kind == OutcomeKind.APPLIED:
+            txn = ctx.txn
+        else:
+            txn = Transaction(self.store)  # drop what the stages wrote; keep record and reply
+            ctx.replies = []
+            ctx.txn = txn
+        if outcome.reply is not None:
+            handlers.queue_reply(ctx, outcome.reply)
+        queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
+        txn.put(MESSAGES, msg.message_id, self._doc(msg, ref, digest, archived, ctx, outcome.kind, outcome.reason, queued))
+        txn.put(LEDGER, ref, {"message_id": msg.message_id})
+        with self.store.transaction() as commit:
+            commit.pending.update(txn.pending)
+        log.info("%s %s from %s: %s", outcome.kind, msg.message_id, msg.from_addr or "?", outcome.reason)
+        return Result(msg.message_id, outcome.kind, outcome.reason)
+
+    def _doc(
+        self, msg: InboundMessage, ref: str, digest: str, archived: Path, ctx: Context | None,
+        outcome: OutcomeKind, reason: str, queued: list[str],
+    ) -> dict[str, Any]:
+        return {
+            "message_id": msg.message_id,
+            "refs": [ref],
+            "sha256": digest,
+            "archive": str(archived.relative_to(self.settings.data_dir)),
+            "from": msg.from_addr,
+            "subject": msg.subject,
+            "kind": ctx.classification.kind.value if ctx and ctx.classification else "",
+            "outcome": outcome.value,
+            "reason": reason,
+            "received_at": (ctx.now if ctx else self.clock.now()).isoformat(),
+            "replies": queued,
+        }
+
+    def _quarantine(
+        self, ref: str, digest: str, archived: Path, msg: InboundMessage | None, now: datetime, exc: BaseException
+    ) -> Result:
+        message_id = msg.message_id if msg else f"sha256-{digest}@minutesd"
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        log.error("quarantined %s (%s): %s", message_id, ref, detail, exc_info=exc)
+        with self.store.transaction() as txn:
+            txn.put(
+                MESSAGES,
+                message_id,
+                {
+                    "message_id": message_id,
+                    "refs": [ref],
+                    "sha256": digest,
+                    "archive": str(archived.relative_to(self.settings.data_dir)),
+                    "from": msg.from_addr if msg else "",
+                    "subject": msg.subject if msg else "",
+                    "kind": "",
+                    "outcome": OutcomeKind.QUARANTINED.value,
+                    "reason": detail,
+                    "received_at": now.isoformat(),
+                    "replies": [],
+                },
+            )
+            txn.put(LEDGER, ref, {"message_id": message_id})
+        return Result(message_id, OutcomeKind.QUARANTINED, detail)
+
+    def _known(self, message_id: str) -> Result:
+        doc = self.store.get(MESSAGES, message_id) or {}
+        return Result(message_id, OutcomeKind(doc.get("outcome", "applied")), doc.get("reason", ""), True)
+
+
+def outcome_counts(store: Store) -> dict[str, int]:
+    counts = {kind.value: 0 for kind in OutcomeKind}
+    for doc in store.all(MESSAGES):
+        counts[doc["outcome"]] = counts.get(doc["outcome"], 0) + 1
+    return counts
+
+
+__all__ = ["Pipeline", "Rejected", "Result", "outcome_counts"]

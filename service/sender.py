@@ -1,0 +1,172 @@
+"""Drains the outbox through a transport, one commit per result, retrying with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from service import outbox
+from service.config import OutboxRules, ServerSettings
+from service.store import Doc, Store
+
+log = logging.getLogger(__name__)
+
+
+class TemporaryFailure(Exception):
+    """Try again later: the server is away or said 4xx."""
+
+
+class PermanentFailure(Exception):
+    """Give up on this mail: the server said 5xx for every recipient."""
+
+
+ResultCallback = Callable[[Doc, Exception | None], None]
+
+
+class Transport(Protocol):
+    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None: ...
+
+    async def check(self) -> str: ...
+
+
+class SmtpTransport:
+    def __init__(self, server: ServerSettings, timeout: float = 30.0) -> None:
+        self.server = server
+        self.timeout = timeout
+
+    def _client(self) -> aiosmtplib.SMTP:
+        tls = self.server.tls
+        return aiosmtplib.SMTP(
+            hostname=self.server.host,
+            port=self.server.port,
+            use_tls=tls == "ssl",
+            start_tls=True if tls == "starttls" else False,
+            timeout=self.timeout,
+            tls_context=ssl.create_default_context() if tls != "none" else None,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        try:
+            await client.connect()
+            if self.server.user:
+                await client.login(self.server.user, self.server.password or "")
+        except (aiosmtplib.SMTPException, OSError, socket.gaierror) as exc:
+            raise TemporaryFailure(f"SMTP {self.server.host}:{self.server.port}: {exc}") from exc
+        return client
+
+    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None:
+        client = await self._connect()
+        try:
+            for mail in mails:
+                try:
+                    await client.sendmail(mail["sender"], mail["recipients"], mail["raw"].encode("ascii"))
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    codes = [r.code for r in exc.recipients]
+                    kind = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
+                    on_result(mail, kind(str(exc)))
+                    continue
+                except aiosmtplib.SMTPResponseException as exc:
+                    kind = PermanentFailure if exc.code >= 500 else TemporaryFailure
+                    on_result(mail, kind(f"{exc.code} {exc.message}"))
+                    continue
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    on_result(mail, TemporaryFailure(str(exc)))
+                    raise TemporaryFailure(str(exc)) from exc
+                on_result(mail, None)
+        finally:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def check(self) -> str:
+        client = await self._connect()
+        await client.quit()
+        login = f" as {self.server.user}" if self.server.user else ""
+        return f"SMTP {self.server.host}:{self.server.port} ({self.server.tls}) accepts us{login}"
+
+
+class MaildirTransport:
+    """The embedded transport: each mail lands as a file in a sent Maildir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for sub in ("tmp", "new", "cur"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+
+    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None:
+        for mail in mails:
+            name = f"{mail['message_id'].partition('@')[0]}.eml"
+            tmp = self.root / "tmp" / name
+            with open(tmp, "wb") as fh:
+                fh.write(mail["raw"].encode("ascii"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            # The same key always lands under the same name: a replay overwrites, never duplicates.
+            os.replace(tmp, self.root / "new" / name)
+            on_result(mail, None)
+
+    async def check(self) -> str:
+        return f"embedded transport: sent mail goes to {self.root}/new"
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport:
+    """Send what is due; every result is committed as soon as it is known."""
+    report = DrainReport()
+    while True:
+        now = time.time()
+        batch = outbox.due(store, now, rules.batch)
+        if not batch:
+            return report
+
+        def record(mail: Doc, error: Exception | None) -> None:
+            _record(store, mail, error, rules, report)
+
+        try:
+            asyncio.run(transport.send_all(batch, record))
+        except TemporaryFailure as exc:
+            log.warning("outbox: %s; %d mail(s) wait for the next attempt", exc, len(batch))
+            for mail in batch:
+                current = store.get(outbox.TABLE, mail["key"])
+                if current and current["state"] == outbox.OutboxState.PENDING and current["attempts"] == mail["attempts"]:
+                    _record(store, mail, exc, rules, report)
+            return report
+
+
+def _record(store: Store, mail: Doc, error: Exception | None, rules: OutboxRules, report: DrainReport) -> None:
+    with store.transaction() as txn:
+        doc = txn.get(outbox.TABLE, mail["key"]) or mail
+        attempts = int(doc["attempts"]) + 1
+        doc["attempts"] = attempts
+        if error is None:
+            doc["state"] = outbox.OutboxState.SENT
+            doc["sent_at"] = time.time()
+            report.sent += 1
+        elif isinstance(error, PermanentFailure) or attempts >= rules.max_attempts:
+            doc["state"] = outbox.OutboxState.FAILED
+            doc["last_error"] = str(error)
+            report.failed += 1
+            log.error("outbox: giving up on %s after %d attempt(s): %s", mail["key"], attempts, error)
+        else:
+            doc["last_error"] = str(error)
+            doc["next_attempt_at"] = outbox.next_attempt_at(attempts, rules.backoff_seconds, time.time())
+            report.retrying += 1
+        txn.put(outbox.TABLE, mail["key"], doc)

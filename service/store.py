@@ -1,0 +1,284 @@
+"""The only module that knows TinyDB.
+
+TinyDB's own JSONStorage rewrites the whole file in place on every write: slow
+for a growing ledger and torn by a crash mid-write. Here TinyDB holds the data
+in memory; each committed transaction is appended to a journal and fsynced (one
+small write per message), and a checkpoint writes the TinyDB file atomically
+(temp file, fsync, rename) and empties the journal. Opening replays the
+journal: a transaction without its commit line was never acknowledged and is
+dropped; damage anywhere else stops the service with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+SNAPSHOT = "db.json"
+JOURNAL = "journal.jsonl"
+LOCKFILE = "minutesd.lock"
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says why and what to do."""
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class StoreCorrupt(StoreError):
+    pass
+
+
+class _MemoryStorage(Storage):
+    """TinyDB storage whose data lives in memory; Store persists it."""
+
+    def __init__(self, data: dict[str, dict[str, Doc]]) -> None:
+        self.data = data
+
+    def read(self) -> dict[str, dict[str, Doc]]:
+        return self.data
+
+    def write(self, data: dict[str, dict[str, Doc]]) -> None:
+        self.data = data
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write a file so that a crash leaves either the old or the new content."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Transaction:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.pending: dict[tuple[str, str], Doc | None] = {}
+
+    def put(self, table: str, key: str, doc: Doc) -> None:
+        self.pending[(table, key)] = dict(doc, key=key)
+
+    def delete(self, table: str, key: str) -> None:
+        self.pending[(table, key)] = None
+
+    def get(self, table: str, key: str) -> Doc | None:
+        if (table, key) in self.pending:
+            pending = self.pending[(table, key)]
+            return dict(pending) if pending is not None else None
+        return self._store.get(table, key)
+
+
+class Store:
+    """Tables of documents addressed by a string key."""
+
+    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+        self.data_dir = data_dir
+        self.read_only = read_only
+        self._lock_fd: int | None = None
+        self._journal: Any = None
+        self._journal_ops = 0
+        self._ids: dict[str, dict[str, int]] = {}
+        self._next_id: dict[str, int] = {}
+        self.checkpoint_every = 5000
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self._lock()
+        try:
+            self.db = TinyDB(self._load_snapshot(), storage=_MemoryStorage)
+            self._storage: _MemoryStorage = self.db.storage  # type: ignore[assignment]
+            self._index()
+            for ops in self._replay():
+                self._apply(ops)
+            if not read_only:
+                self.checkpoint()
+        except BaseException:
+            self._unlock()
+            raise
+
+    # -- opening -----------------------------------------------------------
+
+    def _lock(self) -> None:
+        path = self.data_dir / LOCKFILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreLocked(
+                f"another minutesd (pid {holder}) is using {self.data_dir}; "
+                "stop it first, or give this one its own MINUTESD_DATA_DIR"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _load_snapshot(self) -> dict[str, dict[str, Doc]]:
+        snapshot = self.data_dir / SNAPSHOT
+        if not snapshot.exists():
+            return {}
+        try:
+            data = json.loads(snapshot.read_bytes() or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StoreCorrupt(
+                f"the database {snapshot} cannot be read ({exc}); it was not reset. "
+                "Restore it from a backup or move it aside to start empty."
+            ) from exc
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise StoreCorrupt(f"the database {snapshot} is not a TinyDB file; it was not reset")
+        return data
+
+    def _replay(self) -> Iterator[dict[tuple[str, str], Doc | None]]:
+        path = self.data_dir / JOURNAL
+        if not path.exists():
+            return
+        lines = path.read_bytes().split(b"\n")
+        batch: dict[tuple[str, str], Doc | None] = {}
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                if number >= len(lines) - 1:
+                    log.warning("journal ends in a torn write; dropping the unfinished transaction")
+                    return
+                raise StoreCorrupt(
+                    f"{path} line {number} is damaged ({exc}); it was not reset. "
+                    "Restore a backup or remove the damaged line by hand."
+                ) from exc
+            if "commit" in entry:
+                yield batch
+                batch = {}
+            else:
+                batch[(entry["t"], entry["k"])] = entry.get("d")
+        if batch:
+            log.warning("dropping %d journal operations without a commit line", len(batch))
+
+    def _index(self) -> None:
+        self._ids = {}
+        self._next_id = {}
+        for table, rows in self._storage.data.items():
+            ids = {doc["key"]: int(doc_id) for doc_id, doc in rows.items() if "key" in doc}
+            self._ids[table] = ids
+            self._next_id[table] = max((int(i) for i in rows), default=0) + 1
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, table: str, key: str) -> Doc | None:
+        doc_id = self._ids.get(table, {}).get(key)
+        if doc_id is None:
+            return None
+        doc = self._storage.data[table].get(str(doc_id))
+        return dict(doc) if doc is not None else None
+
+    def all(self, table: str) -> list[Doc]:
+        return [dict(doc) for doc in self.db.table(table).all()]
+
+    def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
+        return [doc for doc in self.all(table) if predicate(doc)]
+
+    def count(self, table: str) -> int:
+        return len(self._storage.data.get(table, {}))
+
+    # -- writing -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Everything put inside is durable together once the block exits, or not at all."""
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        txn = Transaction(self)
+        yield txn
+        if txn.pending:
+            self._commit(txn.pending)
+
+    def _commit(self, ops: dict[tuple[str, str], Doc | None]) -> None:
+        if self._journal is None:
+            self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
+        lines = [
+            json.dumps({"t": t, "k": k, "d": d}, ensure_ascii=False, separators=(",", ":"))
+            for (t, k), d in ops.items()
+        ]
+        lines.append(json.dumps({"commit": len(ops)}))
+        self._journal.write(("\n".join(lines) + "\n").encode())
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
+        self._apply(ops)
+        self._journal_ops += len(ops)
+        if self._journal_ops >= self.checkpoint_every:
+            self.checkpoint()
+
+    def _apply(self, ops: dict[tuple[str, str], Doc | None]) -> None:
+        data = self._storage.data
+        for (table, key), doc in ops.items():
+            rows = data.setdefault(table, {})
+            ids = self._ids.setdefault(table, {})
+            doc_id = ids.get(key)
+            if doc is None:
+                if doc_id is not None:
+                    rows.pop(str(doc_id), None)
+                    del ids[key]
+                continue
+            if doc_id is None:
+                doc_id = self._next_id.get(table, 1)
+                self._next_id[table] = doc_id + 1
+                ids[key] = doc_id
+            rows[str(doc_id)] = doc
+        for table in {t for t, _ in ops}:
+            self.db.table(table).clear_cache()
+
+    def checkpoint(self) -> None:
+        payload = json.dumps(self._storage.data, ensure_ascii=False, separators=(",", ":"))
+        write_atomically(self.data_dir / SNAPSHOT, payload.encode())
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        journal = self.data_dir / JOURNAL
+        if journal.exists():
+            journal.unlink()
+            _fsync_dir(self.data_dir)
+        self._journal_ops = 0
+
+    def close(self) -> None:
+        if not self.read_only and self._lock_fd is not None:
+            self.checkpoint()
+        self.db.close()
+        self._unlock()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

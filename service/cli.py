@@ -75,7 +75,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             result = pipeline.process(raw, ref)
             again = " (seen before)" if result.already_done else ""
             print(f"{name}: {result.outcome.value}{again}: {result.reason}")
-        report = drain(store, build_transport(settings), rules.outbox)
+        report = drain(store, build_transport(settings, rules), rules.outbox)
         print(f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
     return worst
 
@@ -121,7 +121,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         ok = False
         print(f"FAIL inbound: {exc}")
     try:
-        print(f"ok   {asyncio.run(build_transport(settings).check())}")
+        print(f"ok   {asyncio.run(build_transport(settings, rules).check())}")
     except TemporaryFailure as exc:
         ok = False
         print(f"FAIL outbound: {exc}")

@@ -52,6 +52,8 @@ class OutboxRules(_Strict):
     max_attempts: int = Field(8, ge=1)
     backoff_seconds: list[float] = Field(default_factory=lambda: [5.0, 60.0, 300.0])
     batch: int = Field(100, ge=1)
+    copy_to_self: bool = True
+    confirm_grace_seconds: float = Field(120, ge=0)
 
 
 class AutomaticRules(_Strict):

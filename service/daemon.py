@@ -24,9 +24,9 @@ def build_mailbox(settings: Settings, rules: Rules) -> Mailbox:
     return MaildirMailbox(settings.data_dir / "maildir" / "inbox", rules.mailbox)
 
 
-def build_transport(settings: Settings) -> Transport:
+def build_transport(settings: Settings, rules: Rules) -> Transport:
     if settings.smtp is not None:
-        return SmtpTransport(settings.smtp)
+        return SmtpTransport(settings.smtp, copy_to=settings.address if rules.outbox.copy_to_self else None)
     return MaildirTransport(settings.data_dir / "maildir" / "sent")
 
 
@@ -43,7 +43,7 @@ class Daemon:
         self.rules = rules
         self.store = store
         self.mailbox = build_mailbox(settings, rules)
-        self.transport = build_transport(settings)
+        self.transport = build_transport(settings, rules)
         self.pipeline = Pipeline(settings, rules, store, clock)
         self._stopping = False
         self._failures = 0
@@ -55,7 +55,7 @@ class Daemon:
         return self._stopping
 
     def take_in(self, report: PassReport) -> None:
-        """Process everything in the inbox, a batch at a time, moving each batch when stored."""
+        """Process the inbox a batch at a time: store, move, then send what the batch caused."""
         while not self._stopping:
             batch = self.mailbox.fetch_new(self.rules.mailbox.fetch_batch)
             if not batch:
@@ -76,11 +76,18 @@ class Daemon:
                     report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
             for folder, refs in done.items():
                 self.mailbox.finish(refs, folder)
+            self._drain(report)
+
+    def _drain(self, report: PassReport) -> None:
+        drained = drain(self.store, self.transport, self.rules.outbox)
+        report.outbox.sent += drained.sent
+        report.outbox.retrying += drained.retrying
+        report.outbox.failed += drained.failed
 
     def run_once(self) -> PassReport:
         report = PassReport()
         self.take_in(report)
-        report.outbox = drain(self.store, self.transport, self.rules.outbox)
+        self._drain(report)
         return report
 
     def run_forever(self) -> None:
@@ -92,7 +99,7 @@ class Daemon:
                 report = PassReport()
                 self.take_in(report)
                 if not self._stopping:
-                    report.outbox = drain(self.store, self.transport, self.rules.outbox)
+                    self._drain(report)
                 self._failures = 0
                 if not self._stopping:
                     self.mailbox.wait(self._wait_seconds(), self.stopping)

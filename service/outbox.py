@@ -22,10 +22,12 @@ from service.render import render
 from service.store import Doc, Store, Transaction
 
 TABLE = "outbox"
+BY_MESSAGE_ID = "outbox_ids"
 
 
 class OutboxState:
     PENDING = "pending"
+    SENDING = "sending"  # handed to the server; settled by a reply code or by our copy arriving
     SENT = "sent"
     FAILED = "failed"
 
@@ -78,6 +80,7 @@ class Outbox:
                 "last_error": "",
             },
         )
+        txn.put(BY_MESSAGE_ID, message_id, {"outbox_key": mail.key})
         return True
 
     def build(self, mail: OutgoingMail, message_id: str, now: datetime) -> bytes:
@@ -110,12 +113,31 @@ class Outbox:
         return msg.as_bytes()
 
 
-def due(store: Store, now_ts: float, limit: int) -> list[Doc]:
-    pending = store.find(
-        TABLE, lambda d: d["state"] == OutboxState.PENDING and d["next_attempt_at"] <= now_ts
-    )
+def due(store: Store, now_ts: float, limit: int, grace_seconds: float) -> list[Doc]:
+    """Pending mail whose time has come, and mail left in doubt whose copy never arrived."""
+
+    def is_due(d: Doc) -> bool:
+        if d["state"] == OutboxState.PENDING:
+            return bool(d["next_attempt_at"] <= now_ts)
+        return d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= now_ts
+
+    pending = store.find(TABLE, is_due)
     pending.sort(key=lambda d: (d["next_attempt_at"], d["created_at"]))
     return pending[:limit]
+
+
+def confirm_copy(txn: Transaction, message_id: str, now_ts: float) -> bool:
+    """Our own copy of an outgoing mail came back: the server took it. True if it is ours."""
+    entry = txn.get(BY_MESSAGE_ID, message_id)
+    if entry is None:
+        return False
+    doc = txn.get(TABLE, entry["outbox_key"])
+    if doc is not None and doc["state"] != OutboxState.SENT:
+        doc["state"] = OutboxState.SENT
+        doc["sent_at"] = doc.get("sent_at") or now_ts
+        doc["confirmed_by_copy"] = True
+        txn.put(TABLE, entry["outbox_key"], doc)
+    return True
 
 
 def next_attempt_at(attempts: int, backoff: list[float], now_ts: float) -> float:

@@ -3,8 +3,8 @@
 Each message ends in exactly one stored outcome. A stage ends a message early by
 raising an Outcome (Ignored, Rejected with a reply); any other exception
 quarantines the message, and the daemon goes on with the next one. What a stage
-wrote is committed only with the outcome Applied; a rejected or ignored message
-commits its record and its reply and nothing else.
+wrote is committed with Applied and Ignored (the bookkeeping of a bounce or of our
+own copy); a rejected message commits its record and its reply and nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from parsers.message import InboundMessage, parse_message
 from service import handlers
 from service.clock import Clock
 from service.config import Rules, Settings
-from service.outbox import Outbox, OutgoingMail
+from service.outbox import Outbox, OutgoingMail, confirm_copy
 from service.outcomes import Applied, Ignored, Outcome, OutcomeKind, Rejected
 from service.render import language_of
 from service.store import Store, Transaction
@@ -122,6 +123,8 @@ class Pipeline:
 
     def _stages(self, ctx: Context) -> None:
         ctx.classification = classify(ctx.msg, self.policy)
+        if confirm_copy(ctx.txn, ctx.msg.message_id, time.time()):
+            raise Ignored("our own copy of an outgoing mail: it was delivered")
         kind = ctx.classification.kind
         if kind == Kind.BOUNCE:
             handlers.record_bounce(ctx)
@@ -149,7 +152,7 @@ class Pipeline:
 
     def _record(self, ctx: Context, ref: str, digest: str, archived: Path, outcome: Outcome) -> Result:
         msg = ctx.msg
-        if outcome.kind == OutcomeKind.APPLIED:
+        if outcome.kind in (OutcomeKind.APPLIED, OutcomeKind.IGNORED):
             txn = ctx.txn
         else:
             txn = Transaction(self.store)  # drop what the stages wrote; keep record and reply

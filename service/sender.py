@@ -30,18 +30,24 @@ class PermanentFailure(Exception):
     """Give up on this mail: the server said 5xx for every recipient."""
 
 
+StartCallback = Callable[[Doc], None]
 ResultCallback = Callable[[Doc, Exception | None], None]
 
 
 class Transport(Protocol):
-    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None: ...
+    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None: ...
 
     async def check(self) -> str: ...
 
 
 class SmtpTransport:
-    def __init__(self, server: ServerSettings, timeout: float = 30.0) -> None:
+    """SMTP via aiosmtplib. With `copy_to` every transaction also delivers to the service's
+    own mailbox: the copy's arrival proves the server accepted the mail, which settles a send
+    that a crash or a dropped connection left in doubt."""
+
+    def __init__(self, server: ServerSettings, copy_to: str | None = None, timeout: float = 30.0) -> None:
         self.server = server
+        self.copy_to = copy_to
         self.timeout = timeout
 
     def _client(self) -> aiosmtplib.SMTP:
@@ -65,12 +71,16 @@ class SmtpTransport:
             raise TemporaryFailure(f"SMTP {self.server.host}:{self.server.port}: {exc}") from exc
         return client
 
-    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None:
+    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
         client = await self._connect()
         try:
             for mail in mails:
+                recipients = list(mail["recipients"])
+                if self.copy_to and self.copy_to not in recipients:
+                    recipients.append(self.copy_to)
+                on_start(mail)
                 try:
-                    await client.sendmail(mail["sender"], mail["recipients"], mail["raw"].encode("ascii"))
+                    await client.sendmail(mail["sender"], recipients, mail["raw"].encode("ascii"))
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     codes = [r.code for r in exc.recipients]
                     kind = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
@@ -81,8 +91,9 @@ class SmtpTransport:
                     on_result(mail, kind(f"{exc.code} {exc.message}"))
                     continue
                 except (aiosmtplib.SMTPException, OSError) as exc:
-                    on_result(mail, TemporaryFailure(str(exc)))
-                    raise TemporaryFailure(str(exc)) from exc
+                    # The connection broke mid-transaction: the server may have the mail.
+                    # It stays in doubt until its copy arrives or the grace period ends.
+                    raise InDoubt(str(exc)) from exc
                 on_result(mail, None)
         finally:
             try:
@@ -97,6 +108,10 @@ class SmtpTransport:
         return f"SMTP {self.server.host}:{self.server.port} ({self.server.tls}) accepts us{login}"
 
 
+class InDoubt(Exception):
+    """A transaction broke after it began: whether the server took the mail is unknown."""
+
+
 class MaildirTransport:
     """The embedded transport: each mail lands as a file in a sent Maildir."""
 
@@ -105,8 +120,9 @@ class MaildirTransport:
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
-    async def send_all(self, mails: list[Doc], on_result: ResultCallback) -> None:
+    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
         for mail in mails:
+            on_start(mail)
             name = f"{mail['message_id'].partition('@')[0]}.eml"
             tmp = self.root / "tmp" / name
             with open(tmp, "wb") as fh:
@@ -129,33 +145,49 @@ class DrainReport:
 
 
 def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport:
-    """Send what is due; every result is committed as soon as it is known."""
+    """Send what is due; every state change is committed as soon as it is known."""
     report = DrainReport()
+
+    def start(mail: Doc) -> None:
+        with store.transaction() as txn:
+            doc = txn.get(outbox.TABLE, mail["key"]) or mail
+            doc["state"] = outbox.OutboxState.SENDING
+            doc["sending_since"] = time.time()
+            doc["attempts"] = int(doc["attempts"]) + 1
+            txn.put(outbox.TABLE, mail["key"], doc)
+
+    def result(mail: Doc, error: Exception | None) -> None:
+        _record(store, mail["key"], error, rules, report)
+
     while True:
-        now = time.time()
-        batch = outbox.due(store, now, rules.batch)
+        batch = outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds)
         if not batch:
             return report
-
-        def record(mail: Doc, error: Exception | None) -> None:
-            _record(store, mail, error, rules, report)
-
         try:
-            asyncio.run(transport.send_all(batch, record))
+            asyncio.run(transport.send_all(batch, start, result))
         except TemporaryFailure as exc:
             log.warning("outbox: %s; %d mail(s) wait for the next attempt", exc, len(batch))
             for mail in batch:
                 current = store.get(outbox.TABLE, mail["key"])
-                if current and current["state"] == outbox.OutboxState.PENDING and current["attempts"] == mail["attempts"]:
-                    _record(store, mail, exc, rules, report)
+                if current and current["state"] == outbox.OutboxState.PENDING:
+                    _record(store, mail["key"], exc, rules, report, count_attempt=True)
+            return report
+        except InDoubt as exc:
+            log.warning("outbox: connection lost mid-send (%s); waiting for the copy to settle it", exc)
             return report
 
 
-def _record(store: Store, mail: Doc, error: Exception | None, rules: OutboxRules, report: DrainReport) -> None:
+def _record(
+    store: Store, key: str, error: Exception | None, rules: OutboxRules, report: DrainReport,
+    count_attempt: bool = False,
+) -> None:
     with store.transaction() as txn:
-        doc = txn.get(outbox.TABLE, mail["key"]) or mail
-        attempts = int(doc["attempts"]) + 1
-        doc["attempts"] = attempts
+        doc = txn.get(outbox.TABLE, key)
+        if doc is None:
+            return
+        if count_attempt:
+            doc["attempts"] = int(doc["attempts"]) + 1
+        attempts = int(doc["attempts"])
         if error is None:
             doc["state"] = outbox.OutboxState.SENT
             doc["sent_at"] = time.time()
@@ -164,9 +196,10 @@ def _record(store: Store, mail: Doc, error: Exception | None, rules: OutboxRules
             doc["state"] = outbox.OutboxState.FAILED
             doc["last_error"] = str(error)
             report.failed += 1
-            log.error("outbox: giving up on %s after %d attempt(s): %s", mail["key"], attempts, error)
+            log.error("outbox: giving up on %s after %d attempt(s): %s", key, attempts, error)
         else:
+            doc["state"] = outbox.OutboxState.PENDING
             doc["last_error"] = str(error)
             doc["next_attempt_at"] = outbox.next_attempt_at(attempts, rules.backoff_seconds, time.time())
             report.retrying += 1
-        txn.put(outbox.TABLE, mail["key"], doc)
+        txn.put(outbox.TABLE, key, doc)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SAMPLES = SHARED / "samples"
+CORPORA = SHARED / "corpora"
+
+SENDERS = [f"s{i:02d}" for i in range(1, 21)]
+PEOPLE = ["wang.lei", "chen.jing", "li.na", "liu.yang", "zhang.wei", "zhao.min",
+          "sun.hao", "zhou.ting", "wu.gang", "qian.fang", "ma.chao"]
+
+
+@pytest.fixture(scope="session")
+def mailstack() -> Iterator[object]:
+    from tests.mailstack import MailStack
+
+    stack = MailStack(users=["minutes", *PEOPLE, *SENDERS])
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        stack.cleanup()
+
+
+def write_rules(path: Path, **overrides: dict) -> Path:
+    rules = yaml.safe_load((REPO / "mailbox_rules.yaml").read_text(encoding="utf-8"))
+    for section, values in overrides.items():
+        rules.setdefault(section, {}).update(values)
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fast_rules(tmp_path: Path) -> Path:
+    return write_rules(
+        tmp_path / "rules.yaml",
+        outbox={"backoff_seconds": [1, 1, 2], "max_attempts": 30},
+        mailbox={"poll_seconds": 1, "reconnect_backoff_seconds": [0.2, 0.5, 1]},
+    )
+
+
+def service_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTESD_")}
+    env["MINUTESD_DATA_DIR"] = str(data_dir)
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra or {})
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=timeout, check=False,
+    )
+
+
+def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the daemon
+    return subprocess.Popen(
+        [sys.executable, "-m", "service", "run"], cwd=REPO, env=env,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

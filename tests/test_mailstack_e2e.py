@@ -1,0 +1,210 @@
+"""End to end through the real Dovecot + Postfix the suite starts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import smtplib
+import time
+from collections import Counter
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from tests.conftest import SENDERS, run_cli, service_env, start_daemon, wait_until, write_rules
+from tests.mailstack import MailStack
+
+pytestmark = pytest.mark.mailstack
+
+
+def imap(stack: MailStack, user: str) -> IMAPClient:
+    client = IMAPClient("127.0.0.1", port=stack.imap_port, ssl=False, timeout=30)
+    client.login(stack.address(user), stack.password)
+    return client
+
+
+def empty_mailbox(stack: MailStack, user: str) -> None:
+    with imap(stack, user) as client:
+        for folder in ("INBOX", "Processed", "Needs-Attention"):
+            if client.folder_exists(folder):
+                client.select_folder(folder)
+                uids = client.search("ALL")
+                if uids:
+                    client.delete_messages(uids)
+                    client.expunge()
+
+
+def message_ids(stack: MailStack, user: str, folder: str = "INBOX") -> list[str]:
+    with imap(stack, user) as client:
+        if not client.folder_exists(folder):
+            return []
+        client.select_folder(folder, readonly=True)
+        uids = client.search("ALL")
+        if not uids:
+            return []
+        data = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        return [
+            data[u][b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().partition(":")[2].strip()
+            for u in uids
+        ]
+
+
+def count(stack: MailStack, user: str, folder: str = "INBOX") -> int:
+    return len(message_ids(stack, user, folder))
+
+
+def mail_from(stack: MailStack, user: str, subject: str, body: str = "确认") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = stack.address(user)
+    msg["To"] = stack.address("minutes")
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=stack.domain)
+    msg.set_content(body)
+    return msg
+
+
+def send(stack: MailStack, messages: list[EmailMessage]) -> None:
+    with smtplib.SMTP("127.0.0.1", stack.smtp_port) as smtp:
+        for msg in messages:
+            smtp.send_message(msg)
+
+
+@pytest.fixture
+def stack(mailstack: MailStack) -> MailStack:
+    for user in ["minutes", *SENDERS]:
+        empty_mailbox(mailstack, user)
+    return mailstack
+
+
+def status(env: dict[str, str]) -> dict:
+    result = run_cli(["status", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_mail_sent_to_the_service_gets_a_receipt_in_the_senders_inbox(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    msg = mail_from(stack, "s01", "会议纪要:Q3产品规划会")
+    send(stack, [msg])
+    assert wait_until(lambda: count(stack, "minutes") == 1, 10)
+
+    result = run_cli(["run", "--once"], env)
+    assert result.returncode == 0, result.stderr
+    assert "processed 1 message(s)" in result.stdout
+
+    assert wait_until(lambda: count(stack, "s01") == 1, 10), stack.logs()
+    with imap(stack, "s01") as client:
+        client.select_folder("INBOX", readonly=True)
+        (uid,) = client.search("ALL")
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    from parsers.message import parse_message
+
+    receipt = parse_message(raw)
+    assert receipt.in_reply_to == (msg["Message-ID"].strip("<>"),)
+    assert receipt.header("auto-submitted") == "auto-generated"
+    assert receipt.header("x-auto-response-suppress") == "All"
+    assert "会议纪要:Q3产品规划会" in receipt.text
+    assert receipt.html and "<html" in receipt.html
+    # Moved out of the inbox only once its outcome was stored.
+    assert msg["Message-ID"] in message_ids(stack, "minutes", "Processed")
+    assert msg["Message-ID"] not in message_ids(stack, "minutes", "INBOX")
+    assert status(env)["messages"]["applied"] == 1
+    # The service's own copy of the receipt comes back and proves the send; it is not answered.
+    assert wait_until(lambda: count(stack, "minutes", "INBOX") == 1, 10)
+    assert run_cli(["run", "--once"], env).returncode == 0
+    final = status(env)
+    assert final["messages"] == {"applied": 1, "rejected": 0, "ignored": 1, "quarantined": 0}
+    assert final["outbox"] == {"sent": 1}
+    assert count(stack, "s01") == 1
+
+
+def test_sigkill_mid_backlog_then_restart_loses_nothing_and_sends_nothing_twice(
+    stack: MailStack, tmp_path: Path
+) -> None:
+    rules = write_rules(
+        tmp_path / "rules.yaml", mailbox={"fetch_batch": 10}, outbox={"batch": 7, "confirm_grace_seconds": 2}
+    )
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(rules)})
+    backlog = [mail_from(stack, SENDERS[i % len(SENDERS)], f"backlog {i}") for i in range(150)]
+    send(stack, backlog)
+    assert wait_until(lambda: count(stack, "minutes") == len(backlog), 20)
+
+    daemon = start_daemon(env, tmp_path / "daemon1.log")
+    try:
+        assert wait_until(lambda: count(stack, "minutes", "Processed") >= 40, 60)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(10)
+    backlog_ids = {m["Message-ID"] for m in backlog}
+    left = backlog_ids & set(message_ids(stack, "minutes", "INBOX"))
+    assert 0 < len(left) < len(backlog), "the kill should land mid-backlog"
+
+    # Restart until everything is settled: a send cut off by the kill waits for its copy
+    # (or for the grace period to end) before it is repeated.
+    def settled() -> bool:
+        assert run_cli(["run", "--once"], env).returncode == 0
+        return status(env)["outbox"] == {"sent": len(backlog)} and count(stack, "minutes", "INBOX") == 0
+
+    assert wait_until(settled, 60, interval=1.0)
+
+    summary = status(env)
+    assert summary["messages"]["applied"] == len(backlog)
+    assert summary["messages"]["quarantined"] == summary["messages"]["rejected"] == 0
+    # Every other recorded message is one of our copies coming back, each recorded once.
+    assert summary["messages"]["ignored"] == count(stack, "minutes", "Processed") - len(backlog)
+    expected = Counter(SENDERS[i % len(SENDERS)] for i in range(len(backlog)))
+    for user in SENDERS:
+        assert wait_until(lambda u=user: count(stack, u) >= expected[u], 10)
+        ids = message_ids(stack, user)
+        assert len(ids) == len(set(ids)) == expected[user], f"{user} got {Counter(ids).most_common(2)}"
+
+
+def test_outbox_waits_while_postfix_is_down_and_drains_when_it_is_back(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    msg = mail_from(stack, "s02", "while Postfix is away")
+    stack.stop_postfix()
+    try:
+        with imap(stack, "minutes") as client:
+            client.append("INBOX", msg.as_bytes())
+        daemon = start_daemon(env, tmp_path / "daemon.log")
+        try:
+            assert wait_until(lambda: status(env)["outbox"].get("pending") == 1, 30)
+            time.sleep(2.5)  # several attempts fail meanwhile
+            assert count(stack, "s02") == 0
+            assert status(env)["outbox"] == {"pending": 1}
+        finally:
+            stack.start_postfix()
+        assert wait_until(lambda: count(stack, "s02") == 1, 30), (tmp_path / "daemon.log").read_text()
+        assert status(env)["outbox"] == {"sent": 1}
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+
+
+def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(env, log)
+    try:
+        assert wait_until(lambda: "IDLE" in log.read_text(), 15), log.read_text()
+        time.sleep(0.5)  # let the daemon enter IDLE
+        send(stack, [mail_from(stack, "s03", "idle test")])
+        assert wait_until(lambda: count(stack, "minutes", "INBOX") + count(stack, "minutes", "Processed") == 1, 5)
+        delivered = time.monotonic()
+        assert wait_until(lambda: count(stack, "minutes", "Processed") == 1, 5, interval=0.02)
+        picked_up = time.monotonic() - delivered
+        # Dovecot itself holds IDLE notifications for 500 ms; the rest is ours.
+        assert picked_up < 1.0, f"took {picked_up:.2f} s"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert "signal 15" in log.read_text()

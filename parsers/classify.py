@@ -26,6 +26,8 @@ class AutomaticPolicy:
     headers_present: tuple[str, ...] = ("X-Autoreply", "List-Id")
     subject_prefixes: tuple[str, ...] = ()
     bounce_senders: tuple[str, ...] = ("mailer-daemon", "postmaster")
+    system_senders: tuple[str, ...] = ("noreply", "no-reply")
+    system_sender_suffixes: tuple[str, ...] = ("-admin", "-owner", "-request")
     bounce_subjects: tuple[str, ...] = ()
     reply_subject_prefixes: tuple[str, ...] = ("Re:", "回复:")
     own_addresses: tuple[str, ...] = field(default_factory=tuple)
@@ -52,11 +54,11 @@ def classify(msg: InboundMessage, policy: AutomaticPolicy) -> Classification:
 def _bounce_reason(msg: InboundMessage, policy: AutomaticPolicy) -> str:
     if msg.report_type.lower() == "delivery-status":
         return "multipart/report delivery-status"
-    local = msg.from_addr.partition("@")[0].lower()
-    if not msg.from_addr or local in policy.bounce_senders:
-        subject = msg.subject.lower()
-        if any(s.lower() in subject for s in policy.bounce_subjects) or msg.failed_recipients:
-            return f"bounce from {msg.from_addr or 'the null sender'}"
+    if msg.failed_recipients:
+        return "delivery-status report"
+    subject = msg.subject.lower()
+    if any(s.lower() in subject for s in policy.bounce_subjects):
+        return f"bounce from {msg.from_addr or 'the null sender'}: {msg.subject[:60]}"
     return ""
 
 
@@ -78,9 +80,11 @@ def _automatic_reason(msg: InboundMessage, policy: AutomaticPolicy) -> str:
     for prefix in policy.subject_prefixes:
         if subject.startswith(prefix.lower()) or msg.subject.lower().startswith(prefix.lower()):
             return f"subject starts with {prefix!r}"
-    local = msg.from_addr.partition("@")[0].lower()
-    if local in policy.bounce_senders:
+    local = msg.from_addr.partition("@")[0].lower().strip('"')
+    if local in policy.bounce_senders or local in policy.system_senders:
         return f"sent by {local}"
+    if local.endswith(policy.system_sender_suffixes):
+        return f"sent by the robot {local}"
     return ""
 
 

@@ -14,6 +14,7 @@ import email.utils
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -41,6 +42,7 @@ _CHARSET_SUPERSETS = {
     "us-ascii": "utf-8",
     "ascii": "utf-8",
     "unknown-8bit": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",
     "x-unknown": "utf-8",
 }
 
@@ -85,10 +87,7 @@ def _decode_word(match: re.Match[str]) -> str:
     charset, kind, payload = match.group(1), match.group(2).lower(), match.group(3)
     charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
     try:
-        if kind == "b":
-            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
-        else:
-            data = _q_decode(payload)
+        data = base64.b64decode(payload + "=" * (-len(payload) % 4)) if kind == "b" else _q_decode(payload)
     except (binascii.Error, ValueError):
         return match.group(0)
     return decode_bytes(data, charset)
@@ -170,9 +169,20 @@ def _ids(value: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _addresses(values: list[str]) -> tuple[str, ...]:
-    pairs = email.utils.getaddresses([decode_header_value(v) for v in values])
-    return tuple(addr.strip().lower() for _, addr in pairs if "@" in addr)
+_BARE_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _address_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
+    texts = [decode_header_value(v) for v in values]
+    try:
+        return email.utils.getaddresses(texts)
+    except (RecursionError, ValueError, IndexError, TypeError):
+        # Pathological headers (deeply nested comments) defeat the stdlib parser.
+        return [("", found) for text in texts for found in _BARE_ADDRESS.findall(text[:10000])]
+
+
+def _addresses(values: Sequence[object]) -> tuple[str, ...]:
+    return tuple(addr.strip().lower() for _, addr in _address_pairs(values) if "@" in addr)
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -256,11 +266,13 @@ def _failed_recipients(msg: Message) -> tuple[str, ...]:
         for block in blocks:
             if not isinstance(block, Message):
                 continue
-            action = str(block.get("action", "")).strip().lower()
-            recipient = str(block.get("final-recipient") or block.get("original-recipient") or "")
-            addr = recipient.rpartition(";")[2].strip().strip("<>").lower()
-            if action == "failed" and "@" in addr and addr not in failed:
-                failed.append(addr)
+            if not str(block.get("action", "")).strip().lower().startswith("fail"):  # "failure" too
+                continue
+            # Original-Recipient is the address we wrote to; Final-Recipient may be rewritten.
+            for header in ("original-recipient", "final-recipient"):
+                addr = str(block.get(header) or "").rpartition(";")[2].strip().strip("<>").lower()
+                if "@" in addr and addr not in failed:
+                    failed.append(addr)
     return tuple(failed)
 
 
@@ -284,7 +296,37 @@ def html_to_text(html: str) -> str:
 
 def parse_message(raw: bytes) -> InboundMessage:
     """Parse raw message bytes; whatever the input, a message comes back."""
+    try:
+        return _parse(raw)
+    except Exception as exc:  # the last guard: a bare message with what can be read
+        log.debug("falling back to a bare message: %r", exc)
+        return InboundMessage(
+            message_id=f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd",
+            subject="",
+            from_name="",
+            from_addr="",
+            to=(),
+            cc=(),
+            reply_to=(),
+            date=None,
+            in_reply_to=(),
+            references=(),
+            headers={},
+            text=decode_bytes(raw, None),
+            html="",
+            attachments=(),
+            content_type="text/plain",
+            report_type="",
+            defects=(f"unparseable: {exc!r}",),
+        )
+
+
+def _parse(raw: bytes) -> InboundMessage:
     defects: list[str] = []
+    if raw[:1] in (b"\r", b"\n"):
+        # Some senders put a blank line before the headers; strict parsers then see none.
+        raw = raw.lstrip(b"\r\n")
+        defects.append("blank line before the headers")
     try:
         mail = mailparser.parse_from_bytes(raw)
         msg: Message = mail.message
@@ -296,7 +338,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         attachments = _walk_attachments(msg)
         defects.append(f"mail-parser: {exc!r}")
     headers = {k.lower(): decode_header_value(v) for k, v in msg.items()}
-    from_pairs = email.utils.getaddresses([decode_header_value(v) for v in msg.get_all("from", [])])
+    from_pairs = _address_pairs(msg.get_all("from", []))
     from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
     message_ids = _ids(headers.get("message-id", ""))
     message_id = message_ids[0] if message_ids else f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd"
@@ -319,7 +361,9 @@ def parse_message(raw: bytes) -> InboundMessage:
         html=html,
         attachments=attachments,
         content_type=msg.get_content_type(),
-        report_type=(msg.get_param("report-type") or "") if msg.get_content_type() == "multipart/report" else "",  # type: ignore[arg-type]
+        report_type=(msg.get_param("report-type") or "")
+        if msg.get_content_type() == "multipart/report"
+        else "",  # type: ignore[arg-type]
         failed_recipients=_failed_recipients(msg),
         defects=tuple(defects),
     )

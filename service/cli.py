@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
@@ -52,7 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if settings.imap is None:
             inbox = settings.data_dir / "maildir" / "inbox" / "new"
             sent = settings.data_dir / "maildir" / "sent" / "new"
-            print(f"minutesd on the embedded mailbox.\n  drop .eml files into: {inbox}\n  replies appear in:   {sent}")
+            print(
+                f"minutesd on the embedded mailbox.\n  drop .eml files into: {inbox}\n  replies appear in:   {sent}"
+            )
             sys.stdout.flush()
         daemon.run_forever()
     return 0
@@ -84,7 +87,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings, _ = _load()
     store = Store(settings.data_dir, read_only=True)
     try:
-        summary = {
+        summary: dict[str, Any] = {
             "records": [],
             "messages": outcome_counts(store),
             "outbox": counts_by_state(store),
@@ -129,7 +132,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minutesd", description="Meeting minutes and action items, run by email.")
+    parser = argparse.ArgumentParser(
+        prog="minutesd", description="Meeting minutes and action items, run by email."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon (IMAP IDLE or polling, plus the outbox)")
     run.add_argument("--once", action="store_true", help="one pass over inbox and outbox, then exit")

@@ -62,6 +62,8 @@ class AutomaticRules(_Strict):
     headers_present: list[str] = Field(default_factory=list)
     subject_prefixes: list[str] = Field(default_factory=list)
     bounce_senders: list[str] = Field(default_factory=list)
+    system_senders: list[str] = Field(default_factory=list)
+    system_sender_suffixes: list[str] = Field(default_factory=list)
     bounce_subjects: list[str] = Field(default_factory=list)
 
 

@@ -10,7 +10,7 @@ from types import FrameType
 
 from service.clock import Clock
 from service.config import Rules, Settings
-from service.mailbox import ImapMailbox, Mailbox, MaildirMailbox, MailboxUnavailable
+from service.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
 from service.pipeline import Pipeline
 from service.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
 from service.store import Store
@@ -93,7 +93,10 @@ class Daemon:
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        log.info("minutesd running: %s", self.mailbox.check() if self._safe_check() else "mailbox not reachable yet")
+        log.info(
+            "minutesd running: %s",
+            self.mailbox.check() if self._safe_check() else "mailbox not reachable yet",
+        )
         while not self._stopping:
             try:
                 report = PassReport()

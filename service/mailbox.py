@@ -8,6 +8,7 @@ open the shared mailbox too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import ssl
@@ -121,8 +122,11 @@ class ImapMailbox:
         try:
             context = ssl.create_default_context() if server.tls != "none" else None
             client = IMAPClient(
-                server.host, port=server.port, ssl=server.tls == "ssl",
-                ssl_context=context, timeout=self.timeout,
+                server.host,
+                port=server.port,
+                ssl=server.tls == "ssl",
+                ssl_context=context,
+                timeout=self.timeout,
             )
             if server.tls == "starttls":
                 client.starttls(context)
@@ -139,7 +143,11 @@ class ImapMailbox:
             raise MailboxUnavailable(f"IMAP {server.host}:{server.port}: {exc}") from exc
         uidvalidity = int(selected.get(b"UIDVALIDITY", 0))
         if self.uidvalidity and uidvalidity != self.uidvalidity:
-            log.warning("UIDVALIDITY changed (%s -> %s): re-scanning by Message-ID", self.uidvalidity, uidvalidity)
+            log.warning(
+                "UIDVALIDITY changed (%s -> %s): re-scanning by Message-ID",
+                self.uidvalidity,
+                uidvalidity,
+            )
         self.uidvalidity = uidvalidity
         self._client = client
         return client
@@ -151,10 +159,8 @@ class ImapMailbox:
         try:
             client.logout()
         except (IMAPClientError, OSError):
-            try:
+            with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
-            except (IMAPClientError, OSError):
-                pass
 
     def _guard(self, action: Callable[[IMAPClient], object]) -> object:
         client = self.connect()

@@ -105,8 +105,9 @@ class Outbox:
         msg["X-Auto-Response-Suppress"] = "All"
         msg["Precedence"] = "bulk"
         msg[LOOP_HEADER] = self.address
-        msg.set_content(text, charset="utf-8")
-        msg.add_alternative(html, subtype="html", charset="utf-8")
+        # base64 keeps every part 7-bit: any SMTP server takes it, none rewraps CJK lines.
+        msg.set_content(text, charset="utf-8", cte="base64")
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
         for filename, content_type, data in mail.attachments:
             maintype, _, subtype = content_type.partition("/")
             msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)

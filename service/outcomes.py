@@ -22,7 +22,7 @@ class Reply:
     context: dict[str, Any]
 
 
-class Outcome(Exception):  # noqa: N818 - an outcome, not an error
+class Outcome(Exception):
     kind: OutcomeKind
 
     def __init__(self, reason: str, *, reply: Reply | None = None) -> None:

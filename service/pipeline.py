@@ -73,6 +73,8 @@ def automatic_policy(rules: Rules, settings: Settings) -> AutomaticPolicy:
         headers_present=tuple(auto.headers_present),
         subject_prefixes=tuple(auto.subject_prefixes),
         bounce_senders=tuple(b.lower() for b in auto.bounce_senders),
+        system_senders=tuple(b.lower() for b in auto.system_senders),
+        system_sender_suffixes=tuple(b.lower() for b in auto.system_sender_suffixes),
         bounce_subjects=tuple(auto.bounce_subjects),
         reply_subject_prefixes=tuple(rules.reply_subject_prefixes),
         own_addresses=(settings.address.lower(),),
@@ -161,7 +163,11 @@ class Pipeline:
         if outcome.reply is not None:
             handlers.queue_reply(ctx, outcome.reply)
         queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
-        txn.put(MESSAGES, msg.message_id, self._doc(msg, ref, digest, archived, ctx, outcome.kind, outcome.reason, queued))
+        txn.put(
+            MESSAGES,
+            msg.message_id,
+            self._doc(msg, ref, digest, archived, ctx, outcome.kind, outcome.reason, queued),
+        )
         txn.put(LEDGER, ref, {"message_id": msg.message_id})
         with self.store.transaction() as commit:
             commit.pending.update(txn.pending)
@@ -169,8 +175,15 @@ class Pipeline:
         return Result(msg.message_id, outcome.kind, outcome.reason)
 
     def _doc(
-        self, msg: InboundMessage, ref: str, digest: str, archived: Path, ctx: Context | None,
-        outcome: OutcomeKind, reason: str, queued: list[str],
+        self,
+        msg: InboundMessage,
+        ref: str,
+        digest: str,
+        archived: Path,
+        ctx: Context | None,
+        outcome: OutcomeKind,
+        reason: str,
+        queued: list[str],
     ) -> dict[str, Any]:
         return {
             "message_id": msg.message_id,
@@ -187,7 +200,13 @@ class Pipeline:
         }
 
     def _quarantine(
-        self, ref: str, digest: str, archived: Path, msg: InboundMessage | None, now: datetime, exc: BaseException
+        self,
+        ref: str,
+        digest: str,
+        archived: Path,
+        msg: InboundMessage | None,
+        now: datetime,
+        exc: BaseException,
     ) -> Result:
         message_id = msg.message_id if msg else f"sha256-{digest}@minutesd"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -35,7 +35,9 @@ ResultCallback = Callable[[Doc, Exception | None], None]
 
 
 class Transport(Protocol):
-    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None: ...
+    async def send_all(
+        self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback
+    ) -> None: ...
 
     async def check(self) -> str: ...
 
@@ -56,7 +58,7 @@ class SmtpTransport:
             hostname=self.server.host,
             port=self.server.port,
             use_tls=tls == "ssl",
-            start_tls=True if tls == "starttls" else False,
+            start_tls=tls == "starttls",
             timeout=self.timeout,
             tls_context=ssl.create_default_context() if tls != "none" else None,
         )
@@ -178,7 +180,11 @@ def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport
 
 
 def _record(
-    store: Store, key: str, error: Exception | None, rules: OutboxRules, report: DrainReport,
+    store: Store,
+    key: str,
+    error: Exception | None,
+    rules: OutboxRules,
+    report: DrainReport,
     count_attempt: bool = False,
 ) -> None:
     with store.transaction() as txn:

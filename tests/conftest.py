@@ -16,8 +16,19 @@ SAMPLES = SHARED / "samples"
 CORPORA = SHARED / "corpora"
 
 SENDERS = [f"s{i:02d}" for i in range(1, 21)]
-PEOPLE = ["wang.lei", "chen.jing", "li.na", "liu.yang", "zhang.wei", "zhao.min",
-          "sun.hao", "zhou.ting", "wu.gang", "qian.fang", "ma.chao"]
+PEOPLE = [
+    "wang.lei",
+    "chen.jing",
+    "li.na",
+    "liu.yang",
+    "zhang.wei",
+    "zhao.min",
+    "sun.hao",
+    "zhou.ting",
+    "wu.gang",
+    "qian.fang",
+    "ma.chao",
+]
 
 
 @pytest.fixture(scope="session")
@@ -60,16 +71,25 @@ def service_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "service", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the daemon
     return subprocess.Popen(
-        [sys.executable, "-m", "service", "run"], cwd=REPO, env=env,
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "service", "run"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -27,12 +27,17 @@ def ensure_packages() -> None:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(
-        ["debconf-set-selections"], input=b"postfix postfix/main_mailer_type select No configuration\n",
-        check=True, env=env,
+        ["debconf-set-selections"],
+        input=b"postfix postfix/main_mailer_type select No configuration\n",
+        check=True,
+        env=env,
     )
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *PACKAGES], check=True, env=env, stdout=subprocess.DEVNULL,
+        ["apt-get", "install", "-y", "-qq", *PACKAGES],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -187,12 +192,25 @@ class MailStack:
 
             nobody = pwd.getpwnam("nobody")
             uid, gid = nobody.pw_uid, nobody.pw_gid
-        for sub in ("dovecot/run", "dovecot/state", "mail", "postfix/conf", "postfix/queue", "postfix/data"):
+        for sub in (
+            "dovecot/run",
+            "dovecot/state",
+            "mail",
+            "postfix/conf",
+            "postfix/queue",
+            "postfix/data",
+        ):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         os.chown(self.root / "mail", uid, gid)
-        values = dict(root=self.root, uid=uid, gid=gid, imap_port=self.imap_port,
-                      smtp_port=self.smtp_port, domain=self.domain)
+        values = dict(
+            root=self.root,
+            uid=uid,
+            gid=gid,
+            imap_port=self.imap_port,
+            smtp_port=self.smtp_port,
+            domain=self.domain,
+        )
         (self.root / "dovecot/dovecot.conf").write_text(DOVECOT_CONF.format(**values))
         passwd = "".join(f"{self.address(u)}:{{PLAIN}}{self.password}::::::\n" for u in self.users)
         (self.root / "dovecot/passwd").write_text(passwd)
@@ -243,14 +261,23 @@ class MailStack:
             out.write(f"$ {' '.join(argv)}\n".encode())
             out.flush()
             result = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=60, check=False,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=60,
+                check=False,
             )
         if check and result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed (exit {result.returncode})\n{self.logs()}")
 
     def logs(self) -> str:
         parts = []
-        for path in (self.root / "commands.log", self.root / "dovecot/dovecot.log", self.root / "postfix/maillog"):
+        for path in (
+            self.root / "commands.log",
+            self.root / "dovecot/dovecot.log",
+            self.root / "postfix/maillog",
+        ):
             if path.exists():
                 parts.append(f"--- {path}\n{path.read_text(errors='replace')[-4000:]}")
         return "\n".join(parts)
@@ -269,3 +296,14 @@ class MailStack:
             "MINUTESD_SMTP_TLS": "none",
             "MINUTESD_ADDRESS": address,
         }
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--install"]:
+        ensure_packages()
+        print("postfix and dovecot are installed")
+    else:
+        print("usage: python -m tests.mailstack --install", file=sys.stderr)
+        sys.exit(2)

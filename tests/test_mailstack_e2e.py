@@ -46,10 +46,7 @@ def message_ids(stack: MailStack, user: str, folder: str = "INBOX") -> list[str]
         if not uids:
             return []
         data = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-        return [
-            data[u][b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().partition(":")[2].strip()
-            for u in uids
-        ]
+        return [data[u][b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().partition(":")[2].strip() for u in uids]
 
 
 def count(stack: MailStack, user: str, folder: str = "INBOX") -> int:
@@ -127,7 +124,9 @@ def test_sigkill_mid_backlog_then_restart_loses_nothing_and_sends_nothing_twice(
     stack: MailStack, tmp_path: Path
 ) -> None:
     rules = write_rules(
-        tmp_path / "rules.yaml", mailbox={"fetch_batch": 10}, outbox={"batch": 7, "confirm_grace_seconds": 2}
+        tmp_path / "rules.yaml",
+        mailbox={"fetch_batch": 10},
+        outbox={"batch": 7, "confirm_grace_seconds": 2},
     )
     env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(rules)})
     backlog = [mail_from(stack, SENDERS[i % len(SENDERS)], f"backlog {i}") for i in range(150)]
@@ -198,7 +197,9 @@ def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
         assert wait_until(lambda: "IDLE" in log.read_text(), 15), log.read_text()
         time.sleep(0.5)  # let the daemon enter IDLE
         send(stack, [mail_from(stack, "s03", "idle test")])
-        assert wait_until(lambda: count(stack, "minutes", "INBOX") + count(stack, "minutes", "Processed") == 1, 5)
+        assert wait_until(
+            lambda: count(stack, "minutes", "INBOX") + count(stack, "minutes", "Processed") == 1, 5
+        )
         delivered = time.monotonic()
         assert wait_until(lambda: count(stack, "minutes", "Processed") == 1, 5, interval=0.02)
         picked_up = time.monotonic() - delivered

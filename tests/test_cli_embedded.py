@@ -1,0 +1,111 @@
+"""The CLI on the embedded Maildir transport: no mail server needed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from parsers.message import parse_message
+from tests.conftest import SAMPLES, run_cli, service_env, start_daemon, wait_until
+
+
+def drop(data: Path, *names: str) -> None:
+    inbox = data / "maildir" / "inbox" / "new"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(SAMPLES / "replies" / name, inbox / name)
+
+
+def test_run_once_answers_a_dropped_message_into_the_sent_maildir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    drop(data, "confirm-outlook-zh.eml", "out-of-office.eml")
+    env = service_env(data, {"MINUTESD_NOW": "2024-05-21T09:30:00+08:00"})
+    result = run_cli(["run", "--once"], env)
+    assert result.returncode == 0, result.stderr
+    assert "processed 2 message(s)" in result.stdout
+    (sent,) = (data / "maildir" / "sent" / "new").iterdir()
+    receipt = parse_message(sent.read_bytes())
+    assert receipt.to == ("chen.jing@example.test",)
+    assert receipt.header("date") == "Tue, 21 May 2024 01:30:00 +0000", "MINUTESD_NOW freezes the clock"
+    assert "2024-05-21 09:30" in receipt.text, "times are shown in the configured zone"
+    assert sorted(p.name for p in (data / "maildir/inbox/.Processed/cur").iterdir()) == [
+        "confirm-outlook-zh.eml",
+        "out-of-office.eml",
+    ]
+    status = json.loads(run_cli(["status", "--json"], env).stdout)
+    assert status["messages"] == {"applied": 1, "rejected": 0, "ignored": 1, "quarantined": 0}
+    assert status["outbox"] == {"sent": 1}
+    assert status["records"] == []
+
+
+def test_ingest_processes_files_once(tmp_path: Path) -> None:
+    env = service_env(tmp_path / "data")
+    files = [str(SAMPLES / "replies" / "object-163.eml")] * 2
+    result = run_cli(["ingest", *files], env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("applied: reply received; receipt queued")
+    assert "(seen before)" in lines[1]
+    assert "sent 1," in lines[2]
+
+
+def test_check_names_the_bad_key(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("outbox:\n  max_attemps: 3\nservice:\n  timezone: Mars/Olympus\n")
+    result = run_cli(["check"], service_env(tmp_path / "data", {"MINUTESD_RULES": str(rules)}))
+    assert result.returncode == 1
+    assert "outbox.max_attemps: unknown key" in result.stdout
+    assert "service.timezone" in result.stdout and "Mars/Olympus" in result.stdout
+    good = run_cli(["check"], service_env(tmp_path / "data"))
+    assert good.returncode == 0, good.stdout
+    assert "embedded mailbox" in good.stdout
+
+
+def test_check_reports_an_unreachable_imap_server(tmp_path: Path) -> None:
+    env = service_env(
+        tmp_path / "data",
+        {
+            "MINUTESD_IMAP_HOST": "127.0.0.1",
+            "MINUTESD_IMAP_PORT": "9",
+            "MINUTESD_IMAP_TLS": "none",
+            "MINUTESD_SMTP_HOST": "127.0.0.1",
+            "MINUTESD_SMTP_PORT": "9",
+            "MINUTESD_SMTP_TLS": "none",
+        },
+    )
+    result = run_cli(["check"], env)
+    assert result.returncode == 1
+    assert "FAIL inbound: IMAP 127.0.0.1:9" in result.stdout
+    assert "FAIL outbound: SMTP 127.0.0.1:9" in result.stdout
+
+
+def test_two_daemons_on_one_data_directory_refuse_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = service_env(data)
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(env, log)
+    try:
+        assert wait_until(lambda: "drop .eml files into" in log.read_text(), 15), log.read_text()
+        second = run_cli(["run", "--once"], env)
+        assert second.returncode == 3
+        assert "another minutesd" in second.stderr and str(daemon.pid) in second.stderr
+        drop(data, "confirm-foxmail-gbk.eml")
+        assert wait_until(lambda: any((data / "maildir/sent/new").iterdir()), 10)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert "stopped" in log.read_text()
+
+
+def test_an_unreadable_database_stops_the_daemon_with_the_reason(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "db.json").write_text("{not json")
+    result = run_cli(["run", "--once"], service_env(data))
+    assert result.returncode == 3
+    assert "cannot be read" in result.stderr and "not reset" in result.stderr
+    assert (data / "db.json").read_text() == "{not json"
+    time.sleep(0)

@@ -1,0 +1,96 @@
+"""parsers.message: tolerant MIME and charset decoding, never raising."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from parsers.message import decode_header_value, parse_message
+from tests.conftest import CORPORA, SAMPLES
+
+
+def corpus_files() -> list[Path]:
+    if not CORPORA.exists():
+        return []
+    skip = {"README.txt", "expected.tsv", "LICENSE"}
+    return sorted(
+        p for p in CORPORA.rglob("*") if p.is_file() and p.name not in skip and "expected" not in p.name
+    )
+
+
+def test_8bit_utf8_body_is_not_misread_as_latin1() -> None:
+    # SpamScope/mail-parser#152: 8-bit UTF-8 bodies came back as mojibake.
+    raw = "From: a@x.test\nSubject: probe\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\nHello — 确认\n"
+    assert parse_message(raw.encode()).text.strip() == "Hello — 确认"
+
+
+def test_gb2312_label_on_gbk_text_decodes_as_gb18030() -> None:
+    body = "同意。朱镕基 堃".encode("gbk")  # 镕 and 堃 are GBK, not GB2312
+    raw = (
+        b"From: a@x.test\nSubject: x\nContent-Type: text/plain; charset=gb2312\nContent-Transfer-Encoding: 8bit\n\n"
+        + body
+    )
+    assert parse_message(raw).text == "同意。朱镕基 堃"
+
+
+def test_encoded_word_with_gb2312_label_on_gbk_bytes() -> None:
+    word = base64.b64encode("回复:镕".encode("gbk")).decode()
+    assert decode_header_value(f"=?gb2312?B?{word}?=") == "回复:镕"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "=?utf-8?B?!!!notbase64?=",
+        "=?x-no-such-charset?B?5Zue5aSN?=",
+        "=?utf-8?Q?=E5=9B=9E=E5?=",
+        "=?utf-8?B?5Zue",
+    ],
+)
+def test_broken_encoded_words_never_raise(header: str) -> None:
+    raw = f"From: a@x.test\nSubject: {header}\n\nbody\n".encode()
+    assert isinstance(parse_message(raw).subject, str)
+
+
+def test_reply_samples_decode_gbk_and_gb18030_bodies() -> None:
+    foxmail = parse_message((SAMPLES / "replies/confirm-foxmail-gbk.eml").read_bytes())
+    assert foxmail.text.startswith("同意")
+    assert "原始邮件" in foxmail.text
+    netease = parse_message((SAMPLES / "replies/object-163.eml").read_bytes())
+    assert netease.text.startswith("不同意第1项的截止时间")
+
+
+def test_rfc2231_continued_filename_and_payload() -> None:
+    msg = parse_message((SAMPLES / "replies/done-with-evidence.eml").read_bytes())
+    (att,) = msg.attachments
+    assert att.filename == "客户投诉处理流程V2.0.pdf"
+    assert att.content_type == "application/pdf"
+    assert att.data.startswith(b"%PDF-1.4")
+    assert msg.in_reply_to == ("minutes.2024-OPS-001.v1@minutes.example.test",)
+
+
+def test_discourse_charset_lies_and_blank_first_line() -> None:
+    fixtures = CORPORA / "discourse_fixtures"
+    if not fixtures.exists():
+        pytest.skip("shared corpora not present")
+    assert "您好！ 你今天好吗？" in parse_message((fixtures / "chinese_reply.eml").read_bytes()).text
+    big5 = parse_message((fixtures / "big5.eml").read_bytes())
+    assert "媽！我上電視了！" in big5.text
+    assert big5.from_addr == "walter.white@googlemail.com"
+    weird = parse_message((fixtures / "reply_with_weird_encoding.eml").read_bytes())
+    assert "This is a reply with a weird encoding." in weird.text
+
+
+def test_message_without_message_id_gets_a_stable_identity() -> None:
+    raw = b"From: a@x.test\nSubject: none\n\nhello\n"
+    assert parse_message(raw).message_id == parse_message(raw).message_id
+    assert parse_message(raw).message_id != parse_message(raw + b"!").message_id
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: str(p.relative_to(CORPORA)))
+def test_every_corpus_message_parses_without_raising(path: Path) -> None:
+    msg = parse_message(path.read_bytes())
+    assert msg.message_id
+    assert isinstance(msg.text, str)

@@ -1,0 +1,122 @@
+"""service.store: durable transactions, crash safety, the lock, and refusing to reset."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from service.store import JOURNAL, SNAPSHOT, Store, StoreCorrupt, StoreLocked
+from tests.conftest import REPO
+
+
+def test_commits_survive_reopen_through_journal_and_checkpoint(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        txn.put("messages", "<a@x>", {"outcome": "applied"})
+        txn.put("ledger", "imap:1:1", {"message_id": "<a@x>"})
+    with store.transaction() as txn:
+        txn.put("messages", "<a@x>", {"outcome": "ignored"})
+    store._unlock()  # simulate a crash: no checkpoint at close, the journal holds the truth
+    reopened = Store(tmp_path)
+    assert reopened.get("messages", "<a@x>") == {"outcome": "ignored", "key": "<a@x>"}
+    assert reopened.get("ledger", "imap:1:1")["message_id"] == "<a@x>"
+    assert not (tmp_path / JOURNAL).exists(), "opening checkpoints the replayed journal"
+    data = json.loads((tmp_path / SNAPSHOT).read_text())
+    assert list(data["messages"].values()) == [{"outcome": "ignored", "key": "<a@x>"}]
+    reopened.close()
+
+
+def test_a_torn_last_write_is_dropped_and_earlier_commits_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        txn.put("t", "kept", {"v": 1})
+    store._unlock()
+    with open(tmp_path / JOURNAL, "ab") as fh:
+        fh.write(b'{"t":"t","k":"lost","d":{"v":2}}\n{"t":"t","k":"lo')
+    reopened = Store(tmp_path)
+    assert reopened.get("t", "kept") == {"v": 1, "key": "kept"}
+    assert reopened.get("t", "lost") is None, "a transaction without its commit line never happened"
+    reopened.close()
+
+
+def test_a_damaged_database_stops_with_the_reason_and_is_not_reset(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_text('{"messages": {"1": {"key": "a"')
+    with pytest.raises(StoreCorrupt, match="not reset"):
+        Store(tmp_path)
+    assert (tmp_path / SNAPSHOT).read_text() == '{"messages": {"1": {"key": "a"'
+
+
+def test_damage_in_the_middle_of_the_journal_is_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / JOURNAL).write_text('garbage\n{"commit": 0}\n{"t":"t","k":"a","d":{}}\n{"commit": 1}\n')
+    with pytest.raises(StoreCorrupt, match="line 1"):
+        Store(tmp_path)
+
+
+def test_a_second_writer_is_refused_and_readers_still_work(tmp_path: Path) -> None:
+    first = Store(tmp_path)
+    with first.transaction() as txn:
+        txn.put("t", "a", {"v": 1})
+    with pytest.raises(StoreLocked, match=f"pid {os.getpid()}"):
+        Store(tmp_path)
+    reader = Store(tmp_path, read_only=True)
+    assert reader.get("t", "a") == {"v": 1, "key": "a"}
+    reader.close()
+    first.close()
+    Store(tmp_path).close()  # free again once the first is closed
+
+
+def test_a_failed_transaction_block_writes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with pytest.raises(RuntimeError), store.transaction() as txn:
+        txn.put("t", "a", {"v": 1})
+        raise RuntimeError("stage failed")
+    assert store.get("t", "a") is None
+    store.close()
+    assert Store(tmp_path, read_only=True).get("t", "a") is None
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from service.store import Store
+store = Store(Path(sys.argv[1]))
+store.checkpoint_every = 50  # checkpoints happen under the kill too
+i = 0
+while True:
+    with store.transaction() as txn:
+        txn.put("pairs", f"a{i}", {"i": i})
+        txn.put("pairs", f"b{i}", {"i": i})
+        txn.put("meta", "last", {"i": i})
+    print(i, flush=True)
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4])
+def test_sigkill_mid_write_leaves_a_consistent_prefix(tmp_path: Path, delay: float) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # the first commit is done
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    acknowledged = [int(line) for line in proc.stdout.read().split()]
+    proc.wait()
+    store = Store(tmp_path)
+    last = store.get("meta", "last")["i"]
+    assert last >= max(acknowledged, default=0), "every acknowledged commit survived"
+    for i in range(last + 1):
+        assert store.get("pairs", f"a{i}") and store.get("pairs", f"b{i}"), i
+    assert store.get("pairs", f"a{last + 1}") is None and store.get("pairs", f"b{last + 1}") is None
+    store.close()

@@ -78,6 +78,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             result = pipeline.process(raw, ref)
             again = " (seen before)" if result.already_done else ""
             print(f"{name}: {result.outcome.value}{again}: {result.reason}")
+        pipeline.sync()
         report = drain(store, build_transport(settings, rules), rules.outbox)
         print(f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
     return worst

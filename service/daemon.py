@@ -74,6 +74,7 @@ class Daemon:
                 if not result.already_done:
                     report.processed += 1
                     report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
+            self.pipeline.sync()  # outcomes on disk before anything leaves the inbox
             for folder, refs in done.items():
                 self.mailbox.finish(refs, folder)
             self._drain(report)

@@ -90,6 +90,29 @@ class Pipeline:
         self.outbox = Outbox(settings.address, rules.service.display_name)
         self.policy = automatic_policy(rules, settings)
         self.archive_dir = settings.data_dir / "raw"
+        self._unsynced: list[Path] = []
+
+    def sync(self) -> None:
+        """Make every processed message durable: archives first, then the store's journal.
+
+        The daemon calls this once per batch, before the batch leaves the inbox and before
+        any mail it caused is sent; until then a crash simply means processing it again.
+        """
+        folders = {path.parent for path in self._unsynced}
+        for path in self._unsynced:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._unsynced = []
+        self.store.sync()
 
     def process(self, raw: bytes, source_ref: str) -> Result:
         known = self.store.get(LEDGER, source_ref)
@@ -105,7 +128,7 @@ class Pipeline:
         previous = self.store.get(MESSAGES, msg.message_id)
         if previous is not None:
             # The same message again (a re-scan after UIDVALIDITY changed, a second copy): one outcome.
-            with self.store.transaction() as txn:
+            with self.store.transaction(durable=False) as txn:
                 previous["refs"] = sorted({*previous.get("refs", []), source_ref})
                 txn.put(MESSAGES, msg.message_id, previous)
                 txn.put(LEDGER, source_ref, {"message_id": msg.message_id})
@@ -145,11 +168,9 @@ class Pipeline:
         path = folder / f"{digest}.eml"
         if not path.exists():
             tmp = folder / f".{digest}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
+            tmp.write_bytes(raw)
             os.replace(tmp, path)
+            self._unsynced.append(path)
         return path
 
     def _record(self, ctx: Context, ref: str, digest: str, archived: Path, outcome: Outcome) -> Result:
@@ -169,7 +190,7 @@ class Pipeline:
             self._doc(msg, ref, digest, archived, ctx, outcome.kind, outcome.reason, queued),
         )
         txn.put(LEDGER, ref, {"message_id": msg.message_id})
-        with self.store.transaction() as commit:
+        with self.store.transaction(durable=False) as commit:
             commit.pending.update(txn.pending)
         log.info("%s %s from %s: %s", outcome.kind, msg.message_id, msg.from_addr or "?", outcome.reason)
         return Result(msg.message_id, outcome.kind, outcome.reason)
@@ -211,7 +232,7 @@ class Pipeline:
         message_id = msg.message_id if msg else f"sha256-{digest}@minutesd"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error("quarantined %s (%s): %s", message_id, ref, detail, exc_info=exc)
-        with self.store.transaction() as txn:
+        with self.store.transaction(durable=False) as txn:
             txn.put(
                 MESSAGES,
                 message_id,

@@ -159,12 +159,28 @@ def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport
             txn.put(outbox.TABLE, mail["key"], doc)
 
     def result(mail: Doc, error: Exception | None) -> None:
-        _record(store, mail["key"], error, rules, report)
+        # Lazy on purpose: a lost "sent" mark leaves the mail "sending", which its copy settles.
+        _record(store, mail["key"], error, rules, report, durable=False)
 
+    try:
+        _drain_batches(store, transport, rules, report, start, result)
+    finally:
+        store.sync()
+    return report
+
+
+def _drain_batches(
+    store: Store,
+    transport: Transport,
+    rules: OutboxRules,
+    report: DrainReport,
+    start: StartCallback,
+    result: ResultCallback,
+) -> None:
     while True:
         batch = outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds)
         if not batch:
-            return report
+            return
         try:
             asyncio.run(transport.send_all(batch, start, result))
         except TemporaryFailure as exc:
@@ -173,10 +189,10 @@ def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport
                 current = store.get(outbox.TABLE, mail["key"])
                 if current and current["state"] == outbox.OutboxState.PENDING:
                     _record(store, mail["key"], exc, rules, report, count_attempt=True)
-            return report
+            return
         except InDoubt as exc:
             log.warning("outbox: connection lost mid-send (%s); waiting for the copy to settle it", exc)
-            return report
+            return
 
 
 def _record(
@@ -186,8 +202,9 @@ def _record(
     rules: OutboxRules,
     report: DrainReport,
     count_attempt: bool = False,
+    durable: bool = True,
 ) -> None:
-    with store.transaction() as txn:
+    with store.transaction(durable=durable) as txn:
         doc = txn.get(outbox.TABLE, key)
         if doc is None:
             return

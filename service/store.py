@@ -103,6 +103,7 @@ class Store:
         self._lock_fd: int | None = None
         self._journal: Any = None
         self._journal_ops = 0
+        self._unsynced = False
         self._ids: dict[str, dict[str, int]] = {}
         self._next_id: dict[str, int] = {}
         self.checkpoint_every = 5000
@@ -215,16 +216,29 @@ class Store:
     # -- writing -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Everything put inside is durable together once the block exits, or not at all."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
+        """Everything put inside is committed together once the block exits, or not at all.
+
+        durable=False is group commit: visible at once, on disk at the next `sync()`. A crash
+        before that loses this transaction and every later one, never an earlier one.
+        """
         if self.read_only:
             raise StoreError("this store was opened read-only")
         txn = Transaction(self)
         yield txn
         if txn.pending:
-            self._commit(txn.pending)
+            self._commit(txn.pending, durable)
 
-    def _commit(self, ops: dict[tuple[str, str], Doc | None]) -> None:
+    def sync(self) -> None:
+        """Make every committed transaction durable."""
+        if self._journal is not None and self._unsynced:
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        self._unsynced = False
+        if self._journal_ops >= self.checkpoint_every:
+            self.checkpoint()
+
+    def _commit(self, ops: dict[tuple[str, str], Doc | None], durable: bool = True) -> None:
         if self._journal is None:
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
         lines = [
@@ -233,12 +247,11 @@ class Store:
         ]
         lines.append(json.dumps({"commit": len(ops)}))
         self._journal.write(("\n".join(lines) + "\n").encode())
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
         self._apply(ops)
         self._journal_ops += len(ops)
-        if self._journal_ops >= self.checkpoint_every:
-            self.checkpoint()
+        self._unsynced = True
+        if durable:
+            self.sync()
 
     def _apply(self, ops: dict[tuple[str, str], Doc | None]) -> None:
         data = self._storage.data
@@ -260,6 +273,8 @@ class Store:
             self.db.table(table).clear_cache()
 
     def checkpoint(self) -> None:
+        if self._journal is not None:
+            self._journal.flush()
         payload = json.dumps(self._storage.data, ensure_ascii=False, separators=(",", ":"))
         write_atomically(self.data_dir / SNAPSHOT, payload.encode())
         if self._journal is not None:

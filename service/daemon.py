@@ -104,6 +104,8 @@ class Daemon:
                 self.take_in(report)
                 if not self._stopping:
                     self._drain(report)
+                if self._failures:
+                    log.info("mailbox reachable again after %d failed attempt(s)", self._failures)
                 self._failures = 0
                 if not self._stopping:
                     self.mailbox.wait(self._wait_seconds(), self.stopping)
@@ -123,7 +125,7 @@ class Daemon:
         steps = self.rules.mailbox.reconnect_backoff_seconds or [5.0]
         delay = steps[min(self._failures, len(steps) - 1)]
         self._failures += 1
-        log.warning("%s; reconnecting in %.0f s", exc, delay)
+        log.warning("%s; reconnecting in %.1f s", exc, delay)
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline and not self._stopping:
             time.sleep(min(0.5, deadline - time.monotonic()))

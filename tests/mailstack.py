@@ -7,8 +7,10 @@ Dovecot over LMTP and sends nothing off the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -232,8 +234,28 @@ class MailStack:
         wait_for_port(self.imap_port)
 
     def stop_dovecot(self) -> None:
+        """Stop Dovecot the way a server restart does: its client connections end too."""
+        children = self._dovecot_processes()
         self._quiet(["dovecot", "-c", str(self.root / "dovecot/dovecot.conf"), "stop"], check=False)
         port_closed(self.imap_port)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _dovecot_processes(self) -> list[int]:
+        pid_file = self.root / "dovecot/run/master.pid"
+        if not pid_file.exists():
+            return []
+        master = pid_file.read_text().strip()
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == master:  # ppid
+                found.append(int(stat.parent.name))
+        return found
 
     def start_postfix(self) -> None:
         conf = str(self.root / "postfix/conf")

@@ -209,3 +209,38 @@ def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
     assert "signal 15" in log.read_text()
+
+
+def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_rescans_safely(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    log = tmp_path / "daemon.log"
+    first = mail_from(stack, "s04", "before the restart")
+    send(stack, [first])
+    daemon = start_daemon(env, log)
+    try:
+        assert wait_until(lambda: count(stack, "s04") == 1, 15), log.read_text()
+        # Dovecot goes away and forgets its UIDs: it comes back with a new UIDVALIDITY.
+        stack.stop_dovecot()
+        inbox = stack.root / "mail" / stack.domain / "minutes"
+        for state in inbox.glob("dovecot*"):  # the uidlist and the indexes both hold UIDVALIDITY
+            state.unlink()
+        time.sleep(1.0)
+        stack.start_dovecot()
+        assert wait_until(lambda: "UIDVALIDITY changed" in log.read_text(), 15), log.read_text()
+        # The processed message shows up again under a new UID: known by its Message-ID.
+        with imap(stack, "minutes") as client:
+            client.append("INBOX", first.as_bytes())
+        second = mail_from(stack, "s04", "after the restart")
+        send(stack, [second])
+        assert wait_until(lambda: count(stack, "s04") == 2, 30), log.read_text()
+        assert wait_until(lambda: first["Message-ID"] not in message_ids(stack, "minutes", "INBOX"), 15)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert "reconnecting in" in log.read_text()
+    time.sleep(1.0)
+    assert count(stack, "s04") == 2, "the message seen again got no second receipt"
+    summary = status(env)
+    assert summary["messages"]["applied"] == 2

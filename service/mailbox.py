@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -101,6 +102,22 @@ class MaildirMailbox:
 
     def close(self) -> None:
         return None
+
+
+def _closed_by_peer(client: IMAPClient) -> bool:
+    # Peek on a duplicate of the TCP descriptor: TLS sockets refuse MSG_PEEK themselves.
+    try:
+        raw = socket.socket(fileno=os.dup(client.socket().fileno()))
+    except OSError:
+        return True
+    try:
+        return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+    finally:
+        raw.close()
 
 
 class ImapMailbox:
@@ -218,9 +235,13 @@ class ImapMailbox:
                     responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
                     if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                         return
+                    if not responses and _closed_by_peer(client):
+                        # idle_check swallows EOF and answers []: without this check a server
+                        # restart would leave the daemon deaf until the next IDLE renewal.
+                        raise MailboxUnavailable("IMAP server closed the connection during IDLE")
             finally:
                 client.idle_done()
-        except (IMAPClientError, OSError) as exc:
+        except (IMAPClientError, OSError, MailboxUnavailable) as exc:
             self.close()
             raise MailboxUnavailable(f"IMAP IDLE: {exc}") from exc
 

@@ -16,6 +16,8 @@ from typing import Any
 from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
 from service.daemon import Daemon, build_mailbox, build_transport
+from service.directory import read_directory
+from service.drafts import parse_file
 from service.mailbox import MailboxUnavailable
 from service.outbox import counts_by_state
 from service.pipeline import Pipeline, outcome_counts
@@ -132,6 +134,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    settings, rules = _load()
+    minutes = parse_file(Path(args.file), rules, read_directory(settings.directory_path))
+    print(json.dumps(minutes.as_json(), ensure_ascii=False, indent=2))
+    return 0 if minutes.valid else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minutesd", description="Meeting minutes and action items, run by email."
@@ -147,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("record", nargs="?")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
+    parse = sub.add_parser("parse", help="parse a draft (.eml .txt .html .md .docx) and print it as JSON")
+    parse.add_argument("file")
+    parse.set_defaults(func=cmd_parse)
     check = sub.add_parser("check", help="validate the configuration and try the connections")
     check.set_defaults(func=cmd_check)
     return parser

@@ -1,0 +1,232 @@
+"""Who is who: the people directory, and the people a draft names.
+
+A draft names people as the directory writes them, in Traditional script, by
+alias, as `Name <addr>`, by an English name, with a title stuck to the name
+(王磊(产品部经理), 陈静 总监) or grouped under a department (研发部:陈静、李娜).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from parsers.vocabulary import simplified
+
+DEPARTMENT_SUFFIXES = ("部", "中心", "处", "科", "室", "组", "办", "Department", "Dept", "Team")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str = ""
+    department: str = ""
+    title: str = ""
+    known: bool = False  # found in the directory
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "email": self.email, "department": self.department}
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    code: str
+    head: str = ""
+
+
+@dataclass
+class Directory:
+    people: list[Person] = field(default_factory=list)
+    departments: dict[str, Department] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # simplified alias → canonical name
+
+    def __post_init__(self) -> None:
+        self._by_name = {simplified(p.name): p for p in self.people}
+        self._by_email = {p.email.lower(): p for p in self.people if p.email}
+        self._by_local = {}
+        for p in self.people:
+            local = p.email.partition("@")[0].lower()
+            if local:
+                self._by_local[re.sub(r"[^a-z]", "", local)] = p
+        self._departments = {simplified(name): dept for name, dept in self.departments.items()}
+
+    def by_name(self, name: str) -> Person | None:
+        key = simplified(name.strip())
+        return self._by_name.get(key) or self._by_name.get(self.aliases.get(key, ""))
+
+    def by_email(self, email: str) -> Person | None:
+        return self._by_email.get(email.strip().lower())
+
+    def by_english_name(self, name: str) -> Person | None:
+        """'Liu Yang' or 'Yang Liu' → the person whose address is liu.yang@…"""
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
+        if len(words) < 2:
+            return None
+        return self._by_local.get("".join(words)) or self._by_local.get("".join(reversed(words)))
+
+    def department(self, name: str) -> Department | None:
+        return self._departments.get(simplified(name.strip()))
+
+    def canonical_department(self, name: str) -> str:
+        found = self.department(name)
+        return found.name if found else simplified(name.strip())
+
+
+def load_directory(text: str, kind: str = "yaml") -> Directory:
+    """A directory from YAML (the shape of samples/people.yaml) or CSV (name,email,department,…)."""
+    if kind == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        data: dict[str, Any] = {"people": rows, "departments": {}}
+    else:
+        data = yaml.safe_load(text) or {}
+    departments = {
+        str(name): Department(str(name), str((info or {}).get("code", "")), str((info or {}).get("head", "")))
+        for name, info in (data.get("departments") or {}).items()
+    }
+    people: list[Person] = []
+    aliases: dict[str, str] = {}
+    for row in data.get("people") or []:
+        name = str(row.get("name", "")).strip()
+        if not name:
+            continue
+        people.append(
+            Person(
+                name,
+                str(row.get("email", "")).strip().lower(),
+                str(row.get("department", "")).strip(),
+                str(row.get("title", "") or "").strip(),
+                known=True,
+            )
+        )
+        raw_aliases = row.get("aliases") or []
+        if isinstance(raw_aliases, str):
+            raw_aliases = [a for a in re.split(r"[;,、|]", raw_aliases) if a.strip()]
+        for alias in raw_aliases:
+            aliases[simplified(str(alias).strip())] = simplified(name)
+    return Directory(people, departments, aliases)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person as the draft writes them, before resolution."""
+
+    name: str
+    email: str = ""
+    department: str = ""  # the department the draft puts them in
+    title: str = ""
+    text: str = ""
+
+
+_ADDRESS = re.compile(r"^(?P<name>.*?)\s*[<(（]\s*(?P<email>[\w.+'-]+@[\w-]+(?:\.[\w-]+)+)\s*[>)）]\s*$")
+_BARE_ADDRESS = re.compile(r"^[\w.+'-]+@[\w-]+(?:\.[\w-]+)+$")
+_PAREN = re.compile(r"^(?P<name>[^(（]+?)\s*[(（](?P<inner>[^)）]*)[)）]\s*(?P<rest>.*)$")
+
+
+def split_department_and_title(text: str, titles: tuple[str, ...]) -> tuple[str, str]:
+    """'产品部经理' → ('产品部', '经理'); '市场部' → ('市场部', ''); '总监' → ('', '总监')."""
+    s = simplified(text.strip())
+    title = ""
+    for candidate in titles:
+        if s.endswith(candidate) and len(s) >= len(candidate):
+            title, s = candidate, s[: -len(candidate)].strip()
+            break
+    if s and not s.endswith(DEPARTMENT_SUFFIXES):
+        # Not a department: a title the vocabulary lacks, or a note.
+        return "", (f"{s}{title}" if title else s)
+    return s, title
+
+
+def parse_mention(text: str, titles: tuple[str, ...]) -> Mention:
+    raw = text.strip().strip("-—–·•*").strip()
+    m = _ADDRESS.match(raw)
+    if m:
+        name = m.group("name").strip().strip('"').strip()
+        email = m.group("email").lower()
+        return Mention(name or email, email, text=raw)
+    if _BARE_ADDRESS.match(raw):
+        return Mention(raw.lower(), raw.lower(), text=raw)
+    department = title = ""
+    name = raw
+    m = _PAREN.match(raw)
+    if m:
+        name = m.group("name").strip()
+        department, title = split_department_and_title(m.group("inner"), titles)
+    # "王磊 产品部经理", "陈静 总监": the first word is the name when the rest is a title/department.
+    parts = name.split()
+    if len(parts) >= 2 and not name.isascii():
+        rest_department, rest_title = split_department_and_title("".join(parts[1:]), titles)
+        if rest_department or rest_title in titles:
+            name = parts[0]
+            department = department or rest_department
+            title = title or rest_title
+    elif not name.isascii():
+        for candidate in titles:  # a title written straight after the name: 陈静总监
+            if simplified(name).endswith(candidate) and len(name) > len(candidate) + 1:
+                name, title = name[: -len(candidate)], candidate
+                break
+    return Mention(name.strip(), "", department, title, raw)
+
+
+_LIST_SEPARATORS = re.compile(r"[、,，;；/\n]+")
+_GROUP = re.compile(r"^\s*(?P<dept>[^:：,，、;；]{1,20}?(?:部|中心|处|科|室|组|办))\s*[:：]\s*(?P<names>.+)$")
+
+
+def parse_people_list(text: str, titles: tuple[str, ...]) -> list[Mention]:
+    """'研发部:陈静 总监、李娜 工程师\\n市场部:张伟' and 'Liu Yang, Zhou Ting <z@x>' alike."""
+    mentions: list[Mention] = []
+    chunks = re.split(r"[;；\n]+", text)
+    for chunk in chunks:
+        group = _GROUP.match(chunk)
+        dept = ""
+        if group:
+            dept = simplified(group.group("dept").strip())
+            chunk = group.group("names")
+        for piece in _split_names(chunk):
+            mention = parse_mention(piece, titles)
+            if not mention.name:
+                continue
+            if dept and not mention.department:
+                mention = Mention(mention.name, mention.email, dept, mention.title, mention.text)
+            mentions.append(mention)
+    return mentions
+
+
+def _split_names(text: str) -> list[str]:
+    # Keep "Name <a@b>" together: split on separators outside angle brackets only.
+    pieces, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "<(（":
+            depth += 1
+        elif ch in ">)）":
+            depth = max(0, depth - 1)
+        if depth == 0 and _LIST_SEPARATORS.match(ch):
+            pieces.append(current)
+            current = ""
+        else:
+            current += ch
+    pieces.append(current)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def resolve(mention: Mention, directory: Directory, seen: dict[str, Person] | None = None) -> Person:
+    """The directory's person for a mention; unknown people keep what the draft gave."""
+    candidates = [
+        directory.by_email(mention.email) if mention.email else None,
+        directory.by_name(mention.name),
+        directory.by_english_name(mention.name) if mention.name.isascii() else None,
+    ]
+    for found in candidates:
+        if found is not None:
+            return found
+    if seen is not None:
+        # Named once with an address elsewhere in the draft ("Zhou Ting <z@x>"), once without.
+        earlier = seen.get(simplified(mention.name).casefold())
+        if earlier is not None:
+            return earlier
+    department = directory.canonical_department(mention.department) if mention.department else ""
+    return Person(simplified(mention.name), mention.email, department, mention.title, known=False)

@@ -1,0 +1,121 @@
+"""The parser's words, from the `parsing:` section of mailbox_rules.yaml.
+
+Every label is compared in one normal form: Traditional converted to Simplified
+(OpenCC), full-width forms folded, case folded, spaces, colons, bullets and
+section numbers removed. A company adds its own words in the rules file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from opencc import OpenCC
+
+SEVERITIES = ("error", "warning", "off")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def simplified(text: str) -> str:
+    """Traditional → Simplified, and full-width ASCII → ASCII (NFKC keeps CJK as it is)."""
+    folded = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    return str(_t2s().convert(folded))
+
+
+_NUMBERING = re.compile(
+    r"^\s*(?:#+\s*|[-*•·●▪]\s*|[((]?[一二三四五六七八九十]+[))、.]\s*|[((]\d+[))]\s*|\d+(?:\.\d+)*[、.)]\s*(?!\d))"
+)
+_LABEL_NOISE = re.compile(r"[\s::*_`【】\[\]]+")
+
+
+def strip_numbering(text: str) -> str:
+    previous = None
+    while previous != text:
+        previous = text
+        text = _NUMBERING.sub("", text, count=1)
+    return text.strip()
+
+
+def label_key(text: str) -> str:
+    """The normal form in which labels are compared."""
+    return _LABEL_NOISE.sub("", strip_numbering(simplified(text))).casefold()
+
+
+class VocabularyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    fields: dict[str, str]  # label key → field name
+    sections: dict[str, str]
+    columns: dict[str, str]
+    statuses: dict[str, str]
+    priorities: dict[str, str]
+    vague_deadlines: tuple[str, ...]
+    titles: tuple[str, ...]
+    none_words: frozenset[str]
+    lead_markers: tuple[str, ...]
+    support_markers: tuple[str, ...]
+    validation: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
+
+    def field_of(self, label: str) -> str | None:
+        return self.fields.get(label_key(label))
+
+    def section_of(self, label: str) -> str | None:
+        return self.sections.get(label_key(label))
+
+    def column_of(self, label: str) -> str | None:
+        return self.columns.get(label_key(label))
+
+    def status_of(self, text: str) -> str | None:
+        return self.statuses.get(label_key(text))
+
+    def priority_of(self, text: str) -> str | None:
+        return self.priorities.get(label_key(text))
+
+    def is_none(self, text: str) -> bool:
+        return label_key(text) in self.none_words or not label_key(text)
+
+    def severity(self, rule: str) -> str:
+        return self.validation.get(rule, "error")
+
+
+def _index(groups: dict[str, list[str]], what: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, words in (groups or {}).items():
+        if not isinstance(words, list):
+            raise VocabularyError(f"parsing.{what}.{name} must be a list of words")
+        for word in words:
+            index.setdefault(label_key(str(word)), name)
+    return index
+
+
+def load_vocabulary(parsing: dict[str, Any]) -> Vocabulary:
+    validation = {str(k): str(v) for k, v in (parsing.get("validation") or {}).items()}
+    for rule, severity in validation.items():
+        if severity not in SEVERITIES:
+            raise VocabularyError(f"parsing.validation.{rule} must be one of {', '.join(SEVERITIES)}")
+    return Vocabulary(
+        fields=_index(parsing.get("fields", {}), "fields"),
+        sections=_index(parsing.get("sections", {}), "sections"),
+        columns=_index(parsing.get("columns", {}), "columns"),
+        statuses=_index(parsing.get("statuses", {}), "statuses"),
+        priorities=_index(parsing.get("priorities", {}), "priorities"),
+        vague_deadlines=tuple(str(w).casefold() for w in parsing.get("vague_deadlines", [])),
+        titles=tuple(sorted((simplified(str(t)) for t in parsing.get("titles", [])), key=len, reverse=True)),
+        none_words=frozenset(label_key(str(w)) for w in parsing.get("none_words", [])),
+        lead_markers=tuple(str(w) for w in parsing.get("lead_markers", [])),
+        support_markers=tuple(str(w) for w in parsing.get("support_markers", [])),
+        validation=validation,
+        limits={str(k): int(v) for k, v in (parsing.get("limits") or {}).items()},
+    )

@@ -1,0 +1,54 @@
+"""Reading drafts with the configured words and directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parsers.draft import UnsupportedDraft, document_from_file, document_from_message
+from parsers.message import InboundMessage, parse_message
+from parsers.minutes import parse_draft
+from parsers.model import Finding, Minutes
+from parsers.people import Directory
+from parsers.vocabulary import Vocabulary, VocabularyError, load_vocabulary
+from service.config import ConfigError, Rules
+
+
+def vocabulary(rules: Rules) -> Vocabulary:
+    try:
+        return load_vocabulary(rules.parsing)
+    except VocabularyError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory) -> Minutes:
+    received = msg.date.astimezone(rules.tz).date() if msg.date else None
+    try:
+        doc = document_from_message(msg)
+    except UnsupportedDraft as exc:
+        return _unreadable(str(exc))
+    return parse_draft(doc, vocabulary(rules), directory, received=received, subject=msg.subject)
+
+
+def parse_file(path: Path, rules: Rules, directory: Directory) -> Minutes:
+    data = path.read_bytes()
+    if path.suffix.lower() == ".eml":
+        return parse_message_draft(parse_message(data), rules, directory)
+    try:
+        doc = document_from_file(path.name, data)
+    except UnsupportedDraft as exc:
+        return _unreadable(str(exc))
+    return parse_draft(doc, vocabulary(rules), directory)
+
+
+def _unreadable(kind: str) -> Minutes:
+    minutes = Minutes()
+    minutes.findings.append(
+        Finding(
+            "error",
+            "readable_format",
+            f"无法读取{kind}格式的纪要:请把纪要写在邮件正文中,或附上 .docx / .txt / .md / .html 文件。"
+            f" / A {kind} draft cannot be read: write it in the mail, or attach .docx, .txt, .md or .html.",
+            "",
+        )
+    )
+    return minutes

@@ -177,9 +177,9 @@ def _relative(s: str, lowered: str, ref: date) -> date | None:
         return _month_end(ref, months_ahead)
     within = _ZH_IN_DAYS.search(s)
     if within:
-        days = _zh_number(within.group(1))
-        if days is not None:
-            return ref + timedelta(days=days)
+        count = _zh_number(within.group(1))
+        if count is not None:
+            return ref + timedelta(days=count)
     for word, days in _EN_RELATIVE.items():
         if re.search(rf"\b{word}\b", lowered):
             return ref + timedelta(days=days)

@@ -213,7 +213,7 @@ def _month_end(ref: date, months_ahead: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-_TIME = r"(\d{1,2})\s*(?:[::]\s*(\d{2})|点\s*(半|\d{1,2}\s*分?)?|时)"
+_TIME = r"(\d{1,2})\s*(?:[:：]\s*(\d{2})|点\s*(半|\d{1,2}\s*分?)?|时)"
 _RANGE = re.compile(rf"{_TIME}\s*(?:-|–|—|~|～|至|到|to)\s*{_TIME}", re.I)
 _SINGLE = re.compile(rf"(?<![\d-]){_TIME}")
 

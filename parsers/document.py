@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+
+
+def normal(text: str) -> str:
+    """NFKC: full-width colons, parentheses, digits and spaces as their ASCII forms; CJK unchanged."""
+    return unicodedata.normalize("NFKC", text)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 def from_text(text: str) -> Document:
     """Plain text or Markdown: pipe tables and tab-separated runs become tables."""
     doc = Document(source="text")
+    text = normal(text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     i = 0
     tables = 0
@@ -103,7 +110,7 @@ def _cell_text(cell: Tag) -> str:
 
 
 def from_html(html: str) -> Document:
-    soup = BeautifulSoup(html, "lxml")
+    soup = BeautifulSoup(normal(html), "lxml")
     for tag in soup(["script", "style", "head", "title", "meta", "xml"]):
         tag.decompose()
     # Outlook and Word replies quote the thread in these: a draft is what is above them.
@@ -179,7 +186,7 @@ def from_docx(data: bytes) -> Document:
     paragraphs = tables = 0
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
-            text = item.text.strip()
+            text = normal(item.text).strip()
             if not text:
                 continue
             paragraphs += 1
@@ -198,7 +205,7 @@ def from_docx(data: bytes) -> Document:
                     if previous is not None and cell._tc is previous:
                         continue  # a merged cell repeats itself across the span
                     previous = cell._tc
-                    cells.append("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+                    cells.append(normal("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())))
                 if any(cells):
                     rows.append(cells)
             doc.blocks.append(Table(rows, tables, paragraphs + 1))

@@ -17,7 +17,10 @@ class UnsupportedDraft(ValueError):
 def document_from_file(name: str, data: bytes) -> Document:
     suffix = PurePath(name).suffix.lower()
     if suffix == ".docx":
-        return from_docx(data)
+        try:
+            return from_docx(data)
+        except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
+            raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
     if suffix in (".doc", ".pdf", ".xls", ".xlsx", ".png", ".jpg", ".jpeg"):
         raise UnsupportedDraft(suffix)
     text = decode_bytes(data, None).lstrip("\ufeff")

@@ -24,7 +24,7 @@ from parsers.vocabulary import Vocabulary, label_key, simplified, strip_numberin
 _HEADING_NUMBER = re.compile(r"^\s*(?:[((]?[一二三四五六七八九十]+[))、.]|#+)\s*")
 _LIST_NUMBER = re.compile(r"^\s*(?:\d+[、.)]|[((]\d+[))]|[-*•·●▪])\s*")
 _SENTENCE_ITEM = re.compile(
-    r"^[【\[]?\s*(?:行动项|行動項|Action item|Action)\s*(\d+)\s*[】\]]?\s*[::]?\s*(.+)$", re.I
+    r"^[【\[]?\s*(?:行动项|行動項|Action item|Action)\s*(\d+)\s*[】\]]?\s*[:：]?\s*(.+)$", re.I
 )
 _TEXT_FIELDS = ("background", "goal", "discussion", "disagreements", "consensus")
 _LIST_FIELDS = ("discussion", "disagreements", "consensus")
@@ -351,7 +351,7 @@ class _Reader:
             chunk = chunk.strip()
             if not chunk or self.vocab.is_none(chunk):
                 continue
-            parts = re.split(r"\s*(?:[-—–]+|[::]|,|，)\s*", chunk, maxsplit=1)
+            parts = re.split(r"\s*(?:[-—–]+|[:：]|,|，)\s*", chunk, maxsplit=1)
             who = parts[0]
             reason = parts[1] if len(parts) > 1 else ""
             mention = parse_mention(who, self.vocab.titles)
@@ -369,13 +369,13 @@ class _Reader:
         )
         if self.title_line and generic and not self.vocab.field_of(self.title_line):
             return (
-                re.sub(r"\s*(会议纪要|會議紀要|会议记录|Minutes)\s*[::]?\s*", "", self.title_line).strip()
+                re.sub(r"\s*(会议纪要|會議紀要|会议记录|Minutes)\s*[:：]?\s*", "", self.title_line).strip()
                 or self.title_line
             )
         for key in ("goal", "background"):
             if key in self.fields:
                 return self.fields[key][0].split("\n")[0][:60]
-        subject = re.sub(r"^\s*((re|fw|fwd|回复|答复|转发)\s*[::]\s*)+", "", self.subject, flags=re.I)
+        subject = re.sub(r"^\s*((re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", "", self.subject, flags=re.I)
         return subject.strip()
 
     def item_from_row(
@@ -412,14 +412,14 @@ class _Reader:
         )
         self.due(item, due.group(1) if due else "", ref)
         criterion = re.search(
-            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[::]\s*([^;；。]+)", s, re.I
+            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：]\s*([^;；。]+)", s, re.I
         )
         item.criterion = criterion.group(1).strip() if criterion else ""
-        support = re.search(r"(?:所需支持|需要支持|需)\s*[::]?\s*([^;；。]*?提供[^;；。,，]*)", s)
+        support = re.search(r"(?:所需支持|需要支持|需)\s*[:：]?\s*([^;；。]*?提供[^;；。,，]*)", s)
         item.support = support.group(1).strip() if support else ""
         title = s
         title = re.sub(
-            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[::].*$", "", title, flags=re.I
+            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：].*$", "", title, flags=re.I
         )
         if owner:
             title = title.replace(owner.group(0), ",")
@@ -490,7 +490,7 @@ class _Reader:
 def _split_label(text: str) -> tuple[str | None, str]:
     """'会议名称:Q3产品规划会' → ('会议名称', 'Q3产品规划会'); no colon → (None, '')."""
     body = re.sub(r"^\s*[-*•·]\s*", "", text)
-    m = re.match(r"^\s*([^::]{1,24}?)\s*[::]\s*(.*)$", body)
+    m = re.match(r"^\s*([^:：]{1,24}?)\s*[:：]\s*(.*)$", body)
     if not m:
         return None, ""
     return m.group(1), m.group(2).strip()

@@ -120,6 +120,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"FAIL configuration: {exc}")
         return 1
     print(f"ok   rules {settings.rules_path}")
+    try:
+        directory = read_directory(settings.directory_path)
+    except ConfigError as exc:
+        ok = False
+        print(f"FAIL people directory: {exc}")
+    else:
+        where = settings.directory_path or "none (MINUTESD_DIRECTORY is unset: only Name <addr> resolves)"
+        print(
+            f"ok   people directory {where}: {len(directory.people)} people, {len(directory.departments)} departments"
+        )
     print(f"ok   service address {settings.address}, data directory {settings.data_dir}")
     try:
         print(f"ok   {build_mailbox(settings, rules).check()}")

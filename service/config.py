@@ -92,9 +92,16 @@ def load_rules(path: Path | None = None) -> Rules:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     try:
-        return Rules.model_validate(raw)
+        rules = Rules.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from exc
+    from parsers.vocabulary import VocabularyError, load_vocabulary
+
+    try:
+        load_vocabulary(rules.parsing)
+    except (VocabularyError, ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return rules
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

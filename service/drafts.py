@@ -46,8 +46,9 @@ def _unreadable(kind: str) -> Minutes:
         Finding(
             "error",
             "readable_format",
-            f"无法读取{kind}格式的纪要:请把纪要写在邮件正文中,或附上 .docx / .txt / .md / .html 文件。"
-            f" / A {kind} draft cannot be read: write it in the mail, or attach .docx, .txt, .md or .html.",
+            f"无法读取这份{kind}纪要(格式不支持或文件已损坏):请把纪要写在邮件正文中,或附上 .docx / .txt / .md / .html 文件。"
+            f" / The {kind} draft cannot be read (unsupported or damaged): write it in the mail, or attach"
+            " .docx, .txt, .md or .html.",
             "",
         )
     )

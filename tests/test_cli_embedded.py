@@ -59,9 +59,16 @@ def test_check_names_the_bad_key(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "outbox.max_attemps: unknown key" in result.stdout
     assert "service.timezone" in result.stdout and "Mars/Olympus" in result.stdout
-    good = run_cli(["check"], service_env(tmp_path / "data"))
+    good = run_cli(
+        ["check"], service_env(tmp_path / "data", {"MINUTESD_DIRECTORY": str(SAMPLES / "people.yaml")})
+    )
     assert good.returncode == 0, good.stdout
     assert "embedded mailbox" in good.stdout
+    assert "10 people, 8 departments" in good.stdout
+    bad_words = tmp_path / "words.yaml"
+    bad_words.write_text("parsing:\n  validation:\n    single_owner: sometimes\n")
+    refused = run_cli(["check"], service_env(tmp_path / "data", {"MINUTESD_RULES": str(bad_words)}))
+    assert refused.returncode == 1 and "parsing.validation.single_owner" in refused.stdout
 
 
 def test_check_reports_an_unreachable_imap_server(tmp_path: Path) -> None:

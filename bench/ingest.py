@@ -20,7 +20,6 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import mailparser
-from imapclient import IMAPClient
 
 from tests.mailstack import MailStack
 
@@ -45,21 +44,9 @@ def make_reply(stack: MailStack, i: int) -> bytes:
     return msg.as_bytes()
 
 
-def client(stack: MailStack) -> IMAPClient:
-    c = IMAPClient("127.0.0.1", port=stack.imap_port, ssl=False, timeout=120)
-    c.login(stack.address("minutes"), stack.password)
-    return c
-
-
 def fill(stack: MailStack, raws: list[bytes]) -> None:
-    with client(stack) as c:
-        for folder in ("INBOX", "Processed", "Needs-Attention"):
-            if c.folder_exists(folder):
-                c.select_folder(folder)
-                uids = c.search("ALL")
-                if uids:
-                    c.delete_messages(uids)
-                    c.expunge()
+    stack.empty("minutes")
+    with stack.imap("minutes") as c:
         for raw in raws:
             c.append("INBOX", raw)
 
@@ -67,7 +54,7 @@ def fill(stack: MailStack, raws: list[bytes]) -> None:
 def bare_loop(stack: MailStack, batch: int) -> tuple[float, int]:
     start = time.perf_counter()
     parsed = 0
-    with client(stack) as c:
+    with stack.imap("minutes") as c:
         c.select_folder("INBOX")
         uids = sorted(c.search(["UNDELETED"]))
         for i in range(0, len(uids), batch):

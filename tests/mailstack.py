@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imapclient import IMAPClient
+
 PACKAGES = ("postfix", "dovecot-imapd", "dovecot-lmtpd")
 DOMAIN = "example.test"
 PASSWORD = "secret"
@@ -183,6 +185,7 @@ class MailStack:
     smtp_port: int = field(default_factory=free_port)
     domain: str = DOMAIN
     password: str = PASSWORD
+    idle: bool = True  # False: a server that does not offer IDLE, to test polling
 
     def address(self, user: str) -> str:
         return user if "@" in user else f"{user}@{self.domain}"
@@ -213,7 +216,12 @@ class MailStack:
             smtp_port=self.smtp_port,
             domain=self.domain,
         )
-        (self.root / "dovecot/dovecot.conf").write_text(DOVECOT_CONF.format(**values))
+        dovecot_conf = DOVECOT_CONF.format(**values)
+        if not self.idle:
+            dovecot_conf += (
+                "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE\n"
+            )
+        (self.root / "dovecot/dovecot.conf").write_text(dovecot_conf)
         passwd = "".join(f"{self.address(u)}:{{PLAIN}}{self.password}::::::\n" for u in self.users)
         (self.root / "dovecot/passwd").write_text(passwd)
         conf = self.root / "postfix/conf"
@@ -303,6 +311,21 @@ class MailStack:
             if path.exists():
                 parts.append(f"--- {path}\n{path.read_text(errors='replace')[-4000:]}")
         return "\n".join(parts)
+
+    def imap(self, user: str) -> IMAPClient:
+        client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=120)
+        client.login(self.address(user), self.password)
+        return client
+
+    def empty(self, user: str, folders: tuple[str, ...] = ("INBOX", "Processed", "Needs-Attention")) -> None:
+        with self.imap(user) as client:
+            for folder in folders:
+                if client.folder_exists(folder):
+                    client.select_folder(folder)
+                    uids = client.search("ALL")
+                    if uids:
+                        client.delete_messages(uids)
+                        client.expunge()
 
     def env(self, service_user: str = "minutes") -> dict[str, str]:
         """The MINUTESD_* variables that point the service at this stack."""

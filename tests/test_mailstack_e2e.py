@@ -7,6 +7,7 @@ import signal
 import smtplib
 import time
 from collections import Counter
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -21,20 +22,7 @@ pytestmark = pytest.mark.mailstack
 
 
 def imap(stack: MailStack, user: str) -> IMAPClient:
-    client = IMAPClient("127.0.0.1", port=stack.imap_port, ssl=False, timeout=30)
-    client.login(stack.address(user), stack.password)
-    return client
-
-
-def empty_mailbox(stack: MailStack, user: str) -> None:
-    with imap(stack, user) as client:
-        for folder in ("INBOX", "Processed", "Needs-Attention"):
-            if client.folder_exists(folder):
-                client.select_folder(folder)
-                uids = client.search("ALL")
-                if uids:
-                    client.delete_messages(uids)
-                    client.expunge()
+    return stack.imap(user)
 
 
 def message_ids(stack: MailStack, user: str, folder: str = "INBOX") -> list[str]:
@@ -72,7 +60,7 @@ def send(stack: MailStack, messages: list[EmailMessage]) -> None:
 @pytest.fixture
 def stack(mailstack: MailStack) -> MailStack:
     for user in ["minutes", *SENDERS]:
-        empty_mailbox(mailstack, user)
+        mailstack.empty(user)
     return mailstack
 
 
@@ -244,3 +232,29 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
     assert count(stack, "s04") == 2, "the message seen again got no second receipt"
     summary = status(env)
     assert summary["messages"]["applied"] == 2
+
+
+@pytest.fixture(scope="module")
+def stack_without_idle() -> Iterator[MailStack]:
+    stack = MailStack(users=["minutes", "s05"], idle=False).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        stack.cleanup()
+
+
+def test_without_idle_the_daemon_polls(
+    stack_without_idle: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    stack = stack_without_idle
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(env, log)
+    try:
+        assert wait_until(lambda: "polling" in log.read_text(), 15), log.read_text()
+        send(stack, [mail_from(stack, "s05", "polled")])
+        assert wait_until(lambda: count(stack, "s05") == 1, 10), log.read_text()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0

@@ -186,7 +186,7 @@ def parse_people_list(text: str, titles: tuple[str, ...]) -> list[Mention]:
         if group:
             dept = simplified(group.group("dept").strip())
             chunk = group.group("names")
-        for piece in _split_names(chunk):
+        for piece in _split_spaced_names(_split_names(chunk), titles):
             mention = parse_mention(piece, titles)
             if not mention.name:
                 continue
@@ -194,6 +194,32 @@ def parse_people_list(text: str, titles: tuple[str, ...]) -> list[Mention]:
                 mention = Mention(mention.name, mention.email, dept, mention.title, mention.text)
             mentions.append(mention)
     return mentions
+
+
+_CJK_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+
+
+def _split_spaced_names(pieces: list[str], titles: tuple[str, ...]) -> list[str]:
+    """'王磊 陈静 刘洋' is three people; '陈静 总监' and '王磊 产品部经理' are one."""
+    result: list[str] = []
+    for piece in pieces:
+        tokens = piece.split()
+        if len(tokens) < 2 or not all(_CJK_NAME.match(t) or _is_qualifier(t, titles) for t in tokens):
+            result.append(piece)
+            continue
+        groups: list[list[str]] = []
+        for token in tokens:
+            if groups and _is_qualifier(token, titles):
+                groups[-1].append(token)  # a title or department belongs to the name before it
+            else:
+                groups.append([token])
+        result.extend(" ".join(group) for group in groups)
+    return result
+
+
+def _is_qualifier(token: str, titles: tuple[str, ...]) -> bool:
+    department, title = split_department_and_title(token, titles)
+    return bool(department) or title in titles
 
 
 def _split_names(text: str) -> list[str]:

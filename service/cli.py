@@ -17,6 +17,7 @@ from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
 from service.daemon import Daemon, build_mailbox, build_transport
 from service.directory import read_directory
+from service.handlers import ADDRESSES
 from service.drafts import parse_file
 from service.mailbox import MailboxUnavailable
 from service.outbox import counts_by_state
@@ -94,6 +95,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "records": [],
             "messages": outcome_counts(store),
             "outbox": counts_by_state(store),
+            "failing_addresses": sorted(
+                doc["key"] for doc in store.all(ADDRESSES) if doc.get("state") == "failing"
+            ),
         }
         if args.record:
             print(f"no record {args.record}", file=sys.stderr)
@@ -107,6 +111,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print("outbox by state:")
             for key, value in sorted(summary["outbox"].items()) or [("(empty)", 0)]:
                 print(f"  {key:<12} {value}")
+            if summary["failing_addresses"]:
+                print("failing addresses (bounced):")
+                for address in summary["failing_addresses"]:
+                    print(f"  {address}")
     finally:
         store.close()
     return 0

@@ -69,6 +69,14 @@ def test_full_width_colons_everyday_column_words_and_tabs() -> None:
     assert minutes.valid, [f.message for f in minutes.errors]
 
 
+def test_attendees_separated_by_spaces_only() -> None:
+    minutes = read(
+        "会议名称:周会\n会议时间:2024-05-20\n主持人:王磊\n记录人:钱芳\n参会人:王磊 陈静 刘洋 陳靜 总监\n"
+    )
+    assert [p.name for p in minutes.attendees] == ["王磊", "陈静", "刘洋", "钱芳"]
+    assert not minutes.errors
+
+
 def test_inline_addresses_for_people_outside_the_directory() -> None:
     text = (
         "Meeting: Vendor sync\nDate: 2024-06-03\nHost: Wang Lei <wang.lei@example.test>\n"

@@ -258,3 +258,29 @@ def test_without_idle_the_daemon_polls(
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
+
+
+def test_a_bounce_from_postfix_marks_the_address_failing_and_is_never_answered(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    stranger = EmailMessage()
+    stranger["From"] = "someone@elsewhere.test"
+    stranger["To"] = stack.address("minutes")
+    stranger["Subject"] = "hello"
+    stranger["Message-ID"] = make_msgid(domain="elsewhere.test")
+    stranger.set_content("确认")
+    send(stack, [stranger])
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(env, log)
+    try:
+        # The receipt goes to a domain this Postfix never delivers to: it bounces to the service.
+        assert wait_until(lambda: status(env)["failing_addresses"] == ["someone@elsewhere.test"], 30), (
+            log.read_text()
+        )
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    summary = status(env)
+    assert summary["outbox"] == {"sent": 1}, "the bounce got no answer"
+    assert "bounce:" in log.read_text()

@@ -17,8 +17,8 @@ from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
 from service.daemon import Daemon, build_mailbox, build_transport
 from service.directory import read_directory
-from service.handlers import ADDRESSES
 from service.drafts import parse_file
+from service.handlers import ADDRESSES
 from service.mailbox import MailboxUnavailable
 from service.outbox import counts_by_state
 from service.pipeline import Pipeline, outcome_counts

@@ -156,6 +156,7 @@ POSTFIX_MASTER = """\
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
@@ -186,6 +187,36 @@ class MailStack:
     domain: str = DOMAIN
     password: str = PASSWORD
     idle: bool = True  # False: a server that does not offer IDLE, to test polling
+    tls: bool = False  # True: a self-signed certificate, STARTTLS and implicit TLS on both servers
+    imaps_port: int = field(default_factory=free_port)
+    smtps_port: int = field(default_factory=free_port)
+
+    @property
+    def certificate(self) -> Path:
+        return self.root / "tls" / "cert.pem"
+
+    def _make_certificate(self) -> None:
+        (self.root / "tls").mkdir(exist_ok=True)
+        self._quiet(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(self.root / "tls" / "key.pem"),
+                "-out",
+                str(self.certificate),
+            ]
+        )
 
     def address(self, user: str) -> str:
         return user if "@" in user else f"{user}@{self.domain}"
@@ -217,6 +248,23 @@ class MailStack:
             domain=self.domain,
         )
         dovecot_conf = DOVECOT_CONF.format(**values)
+        postfix_main = POSTFIX_MAIN.format(**values)
+        postfix_master = POSTFIX_MASTER.format(**values)
+        if self.tls:
+            self._make_certificate()
+            key = self.root / "tls" / "key.pem"
+            dovecot_conf = dovecot_conf.replace(
+                "ssl = no\n", f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{key}\n"
+            )
+            dovecot_conf = dovecot_conf.replace(
+                "  inet_listener imaps {\n    port = 0\n  }",
+                f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {self.imaps_port}\n    ssl = yes\n  }}",
+            )
+            postfix_main += f"smtpd_tls_cert_file = {self.certificate}\nsmtpd_tls_key_file = {key}\nsmtpd_tls_security_level = may\n"
+            postfix_master += (
+                f"127.0.0.1:{self.smtps_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
+                " -o smtpd_tls_security_level=encrypt\n"
+            )
         if not self.idle:
             dovecot_conf += (
                 "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE\n"
@@ -225,8 +273,8 @@ class MailStack:
         passwd = "".join(f"{self.address(u)}:{{PLAIN}}{self.password}::::::\n" for u in self.users)
         (self.root / "dovecot/passwd").write_text(passwd)
         conf = self.root / "postfix/conf"
-        (conf / "main.cf").write_text(POSTFIX_MAIN.format(**values))
-        (conf / "master.cf").write_text(POSTFIX_MASTER.format(**values))
+        (conf / "main.cf").write_text(postfix_main)
+        (conf / "master.cf").write_text(postfix_master)
         shutil.chown(self.root / "postfix/data", "postfix")
         # Postfix wants its queue owned by root and the rest created by postfix-set-permissions.
 
@@ -240,6 +288,8 @@ class MailStack:
     def start_dovecot(self) -> None:
         self._quiet(["dovecot", "-c", str(self.root / "dovecot/dovecot.conf")])
         wait_for_port(self.imap_port)
+        if self.tls:
+            wait_for_port(self.imaps_port)
 
     def stop_dovecot(self) -> None:
         """Stop Dovecot the way a server restart does: its client connections end too."""
@@ -269,6 +319,8 @@ class MailStack:
         conf = str(self.root / "postfix/conf")
         self._quiet(["postfix", "-c", conf, "start"])
         wait_for_port(self.smtp_port)
+        if self.tls:
+            wait_for_port(self.smtps_port)
 
     def stop_postfix(self) -> None:
         self._quiet(["postfix", "-c", str(self.root / "postfix/conf"), "stop"], check=False)

@@ -284,3 +284,56 @@ def test_a_bounce_from_postfix_marks_the_address_failing_and_is_never_answered(
     summary = status(env)
     assert summary["outbox"] == {"sent": 1}, "the bounce got no answer"
     assert "bounce:" in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def stack_with_tls() -> Iterator[MailStack]:
+    stack = MailStack(users=["minutes", "s06"], tls=True).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        stack.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("imap_tls", "smtp_tls"),
+    [("ssl", "starttls"), ("starttls", "ssl")],
+    ids=["imaps+starttls", "starttls+smtps"],
+)
+def test_tls_modes_with_certificate_verification(
+    stack_with_tls: MailStack, tmp_path: Path, fast_rules: Path, imap_tls: str, smtp_tls: str
+) -> None:
+    stack = stack_with_tls
+    ports = {
+        "imap": {"ssl": stack.imaps_port, "starttls": stack.imap_port},
+        "smtp": {"ssl": stack.smtps_port, "starttls": stack.smtp_port},
+    }
+    settings = {
+        **stack.env(),
+        "MINUTESD_RULES": str(fast_rules),
+        "MINUTESD_IMAP_HOST": "localhost",
+        "MINUTESD_IMAP_TLS": imap_tls,
+        "MINUTESD_IMAP_PORT": str(ports["imap"][imap_tls]),
+        "MINUTESD_SMTP_HOST": "localhost",
+        "MINUTESD_SMTP_TLS": smtp_tls,
+        "MINUTESD_SMTP_PORT": str(ports["smtp"][smtp_tls]),
+        "MINUTESD_SMTP_USER": "",
+        "MINUTESD_SMTP_PASSWORD": "",
+    }
+    untrusted = run_cli(["check"], service_env(tmp_path / "data", settings))
+    assert untrusted.returncode == 1
+    assert "certificate verify failed" in untrusted.stdout, untrusted.stdout
+
+    env = service_env(tmp_path / "data", {**settings, "SSL_CERT_FILE": str(stack.certificate)})
+    checked = run_cli(["check"], env)
+    assert checked.returncode == 0, checked.stdout
+    assert f"({imap_tls})" in checked.stdout and f"({smtp_tls})" in checked.stdout
+
+    stack.empty("s06")
+    send(stack, [mail_from(stack, "s06", f"over {imap_tls} and {smtp_tls}")])
+    assert wait_until(lambda: count(stack, "minutes") >= 1, 10)
+    result = run_cli(["run", "--once"], env)
+    assert result.returncode == 0, result.stderr
+    assert "sent 1," in result.stdout
+    assert wait_until(lambda: count(stack, "s06") == 1, 10)

@@ -94,6 +94,9 @@ _ZH_MD_LOOSE = re.compile(r"(?<![\d.年/])(\d{1,2})\s*月\s*(\d{1,2})(?![\d.:])"
 _DOT_MD = re.compile(r"(?<![\d.:/-])(\d{1,2})[./](\d{1,2})(?![\d.:/-])")
 _ZH_WEEK = re.compile(r"(下下|下|本|这|今|上)?\s*(?:个)?(?:周|星期|礼拜)([一二三四五六日天七])")
 _ZH_MONTH_END = re.compile(r"(下个?|本|这个?|当)?月(底|末)")
+_ZH_NAMED_MONTH_END = re.compile(
+    r"(?<![\d年])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|最后一天)"
+)
 _ZH_RELATIVE_DAY = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
 _ZH_IN_DAYS = re.compile(rf"{NUM}\s*(?:天|日)(?:内|后|之内|之后)")
 _EN_MD = re.compile(
@@ -171,6 +174,12 @@ def _relative(s: str, lowered: str, ref: date) -> date | None:
     m = _ZH_WEEK.search(s)
     if m:
         return _weekday(m.group(1) or "", WEEKDAYS_ZH[m.group(2)], ref)
+    named = _ZH_NAMED_MONTH_END.search(s)
+    if named:
+        month = _zh_number(named.group(1))
+        if month and 1 <= month <= 12:
+            year = ref.year if month >= ref.month else ref.year + 1
+            return date(year, month, calendar.monthrange(year, month)[1])
     m = _ZH_MONTH_END.search(s)
     if m:
         months_ahead = 1 if (m.group(1) or "").startswith("下") else 0
@@ -213,9 +222,11 @@ def _month_end(ref: date, months_ahead: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-_TIME = r"(\d{1,2})\s*(?:[:：]\s*(\d{2})|点\s*(半|\d{1,2}\s*分?)?|时)"
-_RANGE = re.compile(rf"{_TIME}\s*(?:-|–|—|~|～|至|到|to)\s*{_TIME}", re.I)
-_SINGLE = re.compile(rf"(?<![\d-]){_TIME}")
+_PERIOD = r"(上午|早上|中午|下午|晚上|am|pm)?\s*"
+_TIME = r"(\d{1,2})\s*(?:[:\uff1a]\s*(\d{2})|点\s*(半|\d{1,2}\s*分?)?|时|(?=\s*(?:am|pm)\b))\s*(am|pm)?"
+_RANGE = re.compile(rf"{_PERIOD}{_TIME}\s*(?:-|–|—|~|～|至|到|to)\s*{_PERIOD}{_TIME}", re.I)
+_SINGLE = re.compile(rf"(?<![\d-]){_PERIOD}{_TIME}", re.I)
+_AFTERNOON = ("下午", "晚上", "pm")
 
 
 def _hhmm(hour: str, minute: str | None, half: str | None, afternoon: bool) -> str | None:
@@ -228,16 +239,23 @@ def _hhmm(hour: str, minute: str | None, half: str | None, afternoon: bool) -> s
     return f"{h:02d}:{m:02d}"
 
 
+def _is_afternoon(*markers: str | None) -> bool:
+    return any((marker or "").lower() in _AFTERNOON for marker in markers if marker)
+
+
 def parse_time_range(text: str) -> tuple[str | None, str | None]:
-    """'14:00-15:30', '14:00至15:00', '下午2点-3点半' → ('14:00', '15:30')."""
+    """'14:00-15:30', '14:00至15:00', '下午2点-3点半', '上午9:00-下午2:00' → ('HH:MM', 'HH:MM')."""
     s = simplified(text)
-    afternoon = bool(re.search(r"下午|晚上|pm\b", s, re.I))
     m = _RANGE.search(s)
     if m:
-        start = _hhmm(m.group(1), m.group(2), m.group(3), afternoon)
-        end = _hhmm(m.group(4), m.group(5), m.group(6), afternoon)
-        return start, end
+        start_pm = _is_afternoon(m.group(1), m.group(5))
+        # '下午2点-3点半': a period written once before the range covers its end too.
+        end_pm = _is_afternoon(m.group(6), m.group(10)) or (start_pm and not m.group(6))
+        return (
+            _hhmm(m.group(2), m.group(3), m.group(4), start_pm),
+            _hhmm(m.group(7), m.group(8), m.group(9), end_pm),
+        )
     m = _SINGLE.search(s)
     if m:
-        return _hhmm(m.group(1), m.group(2), m.group(3), afternoon), None
+        return _hhmm(m.group(2), m.group(3), m.group(4), _is_afternoon(m.group(1), m.group(5))), None
     return None, None

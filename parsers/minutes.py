@@ -18,7 +18,7 @@ from parsers.dates import parse_date, parse_time_range
 from parsers.document import Document, Line, Table
 from parsers.model import ActionItem, AgendaTopic, Minutes, Place
 from parsers.people import Directory, Mention, Person, parse_mention, parse_people_list, resolve
-from parsers.validate import validate
+from parsers.validate import unread_lines, validate
 from parsers.vocabulary import Vocabulary, label_key, simplified, strip_numbering
 
 _HEADING_NUMBER = re.compile(r"^\s*(?:[((]?[一二三四五六七八九十]+[))、.]|#+)\s*")
@@ -52,6 +52,7 @@ class _Reader:
     item_rows: list[tuple[dict[str, str], Place, dict[str, Place]]] = field(default_factory=list)
     sentence_items: list[tuple[int, str, Place]] = field(default_factory=list)
     seen_people: dict[str, Person] = field(default_factory=dict)
+    unread_item_lines: list[tuple[str, Place]] = field(default_factory=list)
 
     # -- places --------------------------------------------------------------
 
@@ -156,6 +157,9 @@ class _Reader:
             self.set_field(self.section.removeprefix("field:"), content, place)
         elif self.section == "items" and re.search(r"负责|負責|owner", text, re.I):
             self.sentence_items.append((len(self.sentence_items) + 1, content, place))
+        elif self.section == "items":
+            # Never drop silently what may be an action item: the recorder is told it was not read.
+            self.unread_item_lines.append((content, place))
         elif re.match(r"^(?:下次会议|下次會議|next meeting)", simplified(content), re.I):
             self.next_meeting_text.append(content)
 
@@ -312,6 +316,7 @@ class _Reader:
         m.next_meeting = self.next_meeting(ref)
         m.record_prefix = self.record_prefix()
         m.findings = validate(m, self.vocab, place, self.doc.source)
+        m.findings += unread_lines(self.unread_item_lines, self.vocab, m.language)
         return m
 
     def attendees(

@@ -170,3 +170,19 @@ def _item(item: ActionItem, f: _Findings) -> None:
                 item.place.text(f.lang),
             )
         )
+
+
+def unread_lines(lines: list[tuple[str, Place]], vocab: Vocabulary, lang: str) -> list[Finding]:
+    """Lines under the action items that are not understood as items."""
+    f = _Findings(vocab, lang)
+    for text, place in lines:
+        short = text if len(text) <= 40 else f"{text[:40]}…"
+        f.add(
+            "items_understood",
+            place,
+            f"行动项部分的“{short}”没有被识别为行动项:请用表格(行动项/负责人/截止时间/交付标准),"
+            "或写成“【行动项1】由某某负责,于2024年6月10日前完成…,交付成果:…”。",
+            f"“{short}” under the action items was not understood as an item: use a table "
+            "(Action / Owner / Due / Deliverable) or write “Action 1: owner …, due …, deliverable …”.",
+        )
+    return f.found

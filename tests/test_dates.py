@@ -45,6 +45,8 @@ VAGUE = ("尽快", "近期", "asap", "tbd", "待定")
         ("end of month", date(2024, 5, 31)),
         ("下週五", date(2024, 5, 31)),  # Traditional script
         ("3月1日", date(2025, 3, 1)),  # before the meeting: next year
+        ("6月底", date(2024, 6, 30)),
+        ("3月底", date(2025, 3, 31)),
     ],
 )
 def test_dates(text: str, expected: date) -> None:
@@ -76,6 +78,9 @@ def test_a_weekday_written_on_a_wednesday_means_the_next_weeks() -> None:
         ("下午2点-3点半", ("14:00", "15:30")),
         ("2024年5月20日 14:00-15:30", ("14:00", "15:30")),
         ("15:00", ("15:00", None)),
+        ("上午9:00-下午2:00", ("09:00", "14:00")),
+        ("9:30 am - 1 pm", ("09:30", "13:00")),
+        ("上午10点至11点", ("10:00", "11:00")),
         ("全天", (None, None)),
     ],
 )

@@ -77,6 +77,17 @@ def test_attendees_separated_by_spaces_only() -> None:
     assert not minutes.errors
 
 
+def test_lines_under_the_items_that_are_not_understood_are_reported_not_dropped() -> None:
+    text = (
+        "会议名称:周会\n会议时间:2024-05-20\n主持人:王磊\n记录人:钱芳\n参会人:陈静、张伟\n\n三、行动项\n"
+        "1. 张伟负责海报初稿,8月15日前完成,交付成果:海报\n2. 陈静:接口文档,5月31日\n"
+    )
+    minutes = read(text)
+    assert [(i.owner.name if i.owner else None, i.title) for i in minutes.items] == [("张伟", "海报初稿")]
+    (unread,) = [f for f in minutes.findings if f.rule == "items_understood"]
+    assert "陈静:接口文档" in unread.message and unread.where == "第9行"
+
+
 def test_inline_addresses_for_people_outside_the_directory() -> None:
     text = (
         "Meeting: Vendor sync\nDate: 2024-06-03\nHost: Wang Lei <wang.lei@example.test>\n"

@@ -19,7 +19,7 @@ from parsers.document import Document, Line, Table
 from parsers.model import ActionItem, AgendaTopic, Minutes, Place
 from parsers.people import Directory, Mention, Person, parse_mention, parse_people_list, resolve
 from parsers.validate import unread_lines, validate
-from parsers.vocabulary import Vocabulary, label_key, simplified, strip_numbering
+from parsers.vocabulary import Vocabulary, simplified, strip_numbering
 
 _HEADING_NUMBER = re.compile(r"^\s*(?:[((]?[一二三四五六七八九十]+[))、.]|#+)\s*")
 _LIST_NUMBER = re.compile(r"^\s*(?:\d+[、.)]|[((]\d+[))]|[-*•·●▪])\s*")
@@ -506,6 +506,3 @@ def parse_draft(
 ) -> Minutes:
     """The minutes a draft holds, with its findings. Never raises on any document."""
     return _Reader(vocab, directory, received, subject, doc).read()
-
-
-__all__ = ["label_key", "parse_draft"]

@@ -94,10 +94,7 @@ class Daemon:
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        log.info(
-            "minutesd running: %s",
-            self.mailbox.check() if self._safe_check() else "mailbox not reachable yet",
-        )
+        log.info("minutesd running: %s", self._describe_mailbox())
         while not self._stopping:
             try:
                 report = PassReport()
@@ -130,12 +127,11 @@ class Daemon:
         while time.monotonic() < deadline and not self._stopping:
             time.sleep(min(0.5, deadline - time.monotonic()))
 
-    def _safe_check(self) -> bool:
+    def _describe_mailbox(self) -> str:
         try:
-            self.mailbox.check()
-            return True
-        except MailboxUnavailable:
-            return False
+            return self.mailbox.check()
+        except MailboxUnavailable as exc:
+            return f"mailbox not reachable yet ({exc})"
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: finishing the current message, then stopping", signum)

@@ -25,7 +25,7 @@ from service import handlers
 from service.clock import Clock
 from service.config import Rules, Settings
 from service.outbox import Outbox, OutgoingMail, confirm_copy
-from service.outcomes import Applied, Ignored, Outcome, OutcomeKind, Rejected
+from service.outcomes import Applied, Ignored, Outcome, OutcomeKind
 from service.render import language_of
 from service.store import Store, Transaction
 
@@ -197,7 +197,7 @@ class Pipeline:
 
     def _doc(
         self,
-        msg: InboundMessage,
+        msg: InboundMessage | None,
         ref: str,
         digest: str,
         archived: Path,
@@ -207,12 +207,12 @@ class Pipeline:
         queued: list[str],
     ) -> dict[str, Any]:
         return {
-            "message_id": msg.message_id,
+            "message_id": msg.message_id if msg else f"sha256-{digest}@minutesd",
             "refs": [ref],
             "sha256": digest,
             "archive": str(archived.relative_to(self.settings.data_dir)),
-            "from": msg.from_addr,
-            "subject": msg.subject,
+            "from": msg.from_addr if msg else "",
+            "subject": msg.subject if msg else "",
             "kind": ctx.classification.kind.value if ctx and ctx.classification else "",
             "outcome": outcome.value,
             "reason": reason,
@@ -232,24 +232,10 @@ class Pipeline:
         message_id = msg.message_id if msg else f"sha256-{digest}@minutesd"
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error("quarantined %s (%s): %s", message_id, ref, detail, exc_info=exc)
+        doc = self._doc(msg, ref, digest, archived, None, OutcomeKind.QUARANTINED, detail, [])
+        doc["received_at"] = now.isoformat()
         with self.store.transaction(durable=False) as txn:
-            txn.put(
-                MESSAGES,
-                message_id,
-                {
-                    "message_id": message_id,
-                    "refs": [ref],
-                    "sha256": digest,
-                    "archive": str(archived.relative_to(self.settings.data_dir)),
-                    "from": msg.from_addr if msg else "",
-                    "subject": msg.subject if msg else "",
-                    "kind": "",
-                    "outcome": OutcomeKind.QUARANTINED.value,
-                    "reason": detail,
-                    "received_at": now.isoformat(),
-                    "replies": [],
-                },
-            )
+            txn.put(MESSAGES, message_id, doc)
             txn.put(LEDGER, ref, {"message_id": message_id})
         return Result(message_id, OutcomeKind.QUARANTINED, detail)
 
@@ -263,6 +249,3 @@ def outcome_counts(store: Store) -> dict[str, int]:
     for doc in store.all(MESSAGES):
         counts[doc["outcome"]] = counts.get(doc["outcome"], 0) + 1
     return counts
-
-
-__all__ = ["Pipeline", "Rejected", "Result", "outcome_counts"]

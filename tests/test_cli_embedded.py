@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import time
 from pathlib import Path
 
 from parsers.message import parse_message
@@ -115,4 +114,3 @@ def test_an_unreadable_database_stops_the_daemon_with_the_reason(tmp_path: Path)
     assert result.returncode == 3
     assert "cannot be read" in result.stderr and "not reset" in result.stderr
     assert (data / "db.json").read_text() == "{not json"
-    time.sleep(0)

@@ -234,14 +234,19 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
     assert summary["messages"]["applied"] == 2
 
 
-@pytest.fixture(scope="module")
-def stack_without_idle() -> Iterator[MailStack]:
-    stack = MailStack(users=["minutes", "s05"], idle=False).start()
+def private_stack(**options: object) -> Iterator[MailStack]:
+    """A second stack with other server options, for the tests that need them."""
+    stack = MailStack(**options).start()  # type: ignore[arg-type]
     try:
         yield stack
     finally:
         stack.stop()
         stack.cleanup()
+
+
+@pytest.fixture(scope="module")
+def stack_without_idle() -> Iterator[MailStack]:
+    yield from private_stack(users=["minutes", "s05"], idle=False)
 
 
 def test_without_idle_the_daemon_polls(
@@ -288,12 +293,7 @@ def test_a_bounce_from_postfix_marks_the_address_failing_and_is_never_answered(
 
 @pytest.fixture(scope="module")
 def stack_with_tls() -> Iterator[MailStack]:
-    stack = MailStack(users=["minutes", "s06"], tls=True).start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        stack.cleanup()
+    yield from private_stack(users=["minutes", "s06"], tls=True)
 
 
 @pytest.mark.parametrize(

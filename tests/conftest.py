@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,6 +93,18 @@ def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`minutesd run` for the length of the block; leaving it, SIGTERM must stop it cleanly."""
+    daemon = start_daemon(env, log_path)
+    try:
+        yield daemon
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(15)
+    assert code == 0, f"exit {code} after SIGTERM:\n{log_path.read_text()}"
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

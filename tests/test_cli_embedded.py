@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 from pathlib import Path
 
 from parsers.message import parse_message
-from tests.conftest import SAMPLES, run_cli, service_env, start_daemon, wait_until
+from tests.conftest import SAMPLES, run_cli, running_daemon, service_env, wait_until
 
 
 def drop(data: Path, *names: str) -> None:
@@ -92,17 +91,13 @@ def test_two_daemons_on_one_data_directory_refuse_and_sigterm_stops_cleanly(tmp_
     data = tmp_path / "data"
     env = service_env(data)
     log = tmp_path / "daemon.log"
-    daemon = start_daemon(env, log)
-    try:
+    with running_daemon(env, log) as daemon:
         assert wait_until(lambda: "drop .eml files into" in log.read_text(), 15), log.read_text()
         second = run_cli(["run", "--once"], env)
         assert second.returncode == 3
         assert "another minutesd" in second.stderr and str(daemon.pid) in second.stderr
         drop(data, "confirm-foxmail-gbk.eml")
         assert wait_until(lambda: any((data / "maildir/sent/new").iterdir()), 10)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
     assert "stopped" in log.read_text()
 
 

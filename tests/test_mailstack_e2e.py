@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
-from tests.conftest import SENDERS, run_cli, service_env, start_daemon, wait_until, write_rules
+from tests.conftest import (
+    SENDERS,
+    run_cli,
+    running_daemon,
+    service_env,
+    start_daemon,
+    wait_until,
+    write_rules,
+)
 from tests.mailstack import MailStack
 
 pytestmark = pytest.mark.mailstack
@@ -156,23 +164,20 @@ def test_outbox_waits_while_postfix_is_down_and_drains_when_it_is_back(
 ) -> None:
     env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
     msg = mail_from(stack, "s02", "while Postfix is away")
+    log = tmp_path / "daemon.log"
     stack.stop_postfix()
-    try:
-        with imap(stack, "minutes") as client:
-            client.append("INBOX", msg.as_bytes())
-        daemon = start_daemon(env, tmp_path / "daemon.log")
+    with running_daemon(env, log):
         try:
+            with imap(stack, "minutes") as client:
+                client.append("INBOX", msg.as_bytes())
             assert wait_until(lambda: status(env)["outbox"].get("pending") == 1, 30)
             time.sleep(2.5)  # several attempts fail meanwhile
             assert count(stack, "s02") == 0
             assert status(env)["outbox"] == {"pending": 1}
         finally:
             stack.start_postfix()
-        assert wait_until(lambda: count(stack, "s02") == 1, 30), (tmp_path / "daemon.log").read_text()
+        assert wait_until(lambda: count(stack, "s02") == 1, 30), log.read_text()
         assert status(env)["outbox"] == {"sent": 1}
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
 
 
 def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
@@ -180,8 +185,7 @@ def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
 ) -> None:
     env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
     log = tmp_path / "daemon.log"
-    daemon = start_daemon(env, log)
-    try:
+    with running_daemon(env, log):
         assert wait_until(lambda: "IDLE" in log.read_text(), 15), log.read_text()
         time.sleep(0.5)  # let the daemon enter IDLE
         send(stack, [mail_from(stack, "s03", "idle test")])
@@ -193,9 +197,6 @@ def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
         picked_up = time.monotonic() - delivered
         # Dovecot itself holds IDLE notifications for 500 ms; the rest is ours.
         assert picked_up < 1.0, f"took {picked_up:.2f} s"
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
     assert "signal 15" in log.read_text()
 
 
@@ -206,8 +207,7 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
     log = tmp_path / "daemon.log"
     first = mail_from(stack, "s04", "before the restart")
     send(stack, [first])
-    daemon = start_daemon(env, log)
-    try:
+    with running_daemon(env, log):
         assert wait_until(lambda: count(stack, "s04") == 1, 15), log.read_text()
         # Dovecot goes away and forgets its UIDs: it comes back with a new UIDVALIDITY.
         stack.stop_dovecot()
@@ -224,9 +224,6 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
         send(stack, [second])
         assert wait_until(lambda: count(stack, "s04") == 2, 30), log.read_text()
         assert wait_until(lambda: first["Message-ID"] not in message_ids(stack, "minutes", "INBOX"), 15)
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
     assert "reconnecting in" in log.read_text()
     time.sleep(1.0)
     assert count(stack, "s04") == 2, "the message seen again got no second receipt"
@@ -255,14 +252,10 @@ def test_without_idle_the_daemon_polls(
     stack = stack_without_idle
     env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
     log = tmp_path / "daemon.log"
-    daemon = start_daemon(env, log)
-    try:
+    with running_daemon(env, log):
         assert wait_until(lambda: "polling" in log.read_text(), 15), log.read_text()
         send(stack, [mail_from(stack, "s05", "polled")])
         assert wait_until(lambda: count(stack, "s05") == 1, 10), log.read_text()
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
 
 
 def test_a_bounce_from_postfix_marks_the_address_failing_and_is_never_answered(
@@ -277,15 +270,11 @@ def test_a_bounce_from_postfix_marks_the_address_failing_and_is_never_answered(
     stranger.set_content("确认")
     send(stack, [stranger])
     log = tmp_path / "daemon.log"
-    daemon = start_daemon(env, log)
-    try:
+    with running_daemon(env, log):
         # The receipt goes to a domain this Postfix never delivers to: it bounces to the service.
         assert wait_until(lambda: status(env)["failing_addresses"] == ["someone@elsewhere.test"], 30), (
             log.read_text()
         )
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(15) == 0
     summary = status(env)
     assert summary["outbox"] == {"sent": 1}, "the bounce got no answer"
     assert "bounce:" in log.read_text()

@@ -43,7 +43,7 @@ class MailboxRules(_Strict):
     processed_folder: str = "Processed"
     attention_folder: str = "Needs-Attention"
     poll_seconds: float = Field(30, gt=0)
-    idle_renew_minutes: float = Field(25, gt=0, lt=29)
+    idle_renew_minutes: float = Field(5, gt=0, lt=29)
     reconnect_backoff_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
     fetch_batch: int = Field(200, ge=1)
 

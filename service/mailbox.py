@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -102,6 +102,10 @@ class MaildirMailbox:
 
     def close(self) -> None:
         return None
+
+
+def _announces_new_mail(responses: list[Any]) -> bool:
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
 
 def _closed_by_peer(client: IMAPClient) -> bool:
@@ -229,11 +233,16 @@ class ImapMailbox:
         limit = min(seconds, self.rules.idle_renew_minutes * 60)
         deadline = time.monotonic() + limit
         try:
+            # Dovecot announces mail delivered before IDLE began only at its next periodic
+            # check, which may be many seconds away: ask now, and skip IDLE if something came.
+            _, pending = client.noop()
+            if _announces_new_mail(pending):
+                return
             client.idle()
             try:
                 while time.monotonic() < deadline and not should_stop():
                     responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
-                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    if _announces_new_mail(responses):
                         return
                     if not responses and _closed_by_peer(client):
                         # idle_check swallows EOF and answers []: without this check a server

@@ -215,6 +215,7 @@ def _record(
             doc["state"] = outbox.OutboxState.SENT
             doc["sent_at"] = time.time()
             report.sent += 1
+            log.info("outbox: sent %s to %s", key, ", ".join(doc.get("recipients", [])))
         elif isinstance(error, PermanentFailure) or attempts >= rules.max_attempts:
             doc["state"] = outbox.OutboxState.FAILED
             doc["last_error"] = str(error)

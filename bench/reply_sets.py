@@ -123,8 +123,14 @@ def talon_cases(root: Path = CORPORA) -> Iterator[Case]:
         if path.name.endswith(".expected.txt"):
             continue
         expected = (path.parent / f"{path.stem}.expected.txt").read_text(encoding="utf-8")
-        yield Case("mailgun_talon", f"inline/{path.name}", path.read_text(encoding="utf-8"), expected,
-                   strip_quotes, _stripped)  # fmt: skip
+        yield Case(
+            "mailgun_talon",
+            f"inline/{path.name}",
+            path.read_text(encoding="utf-8"),
+            expected,
+            strip_quotes,
+            _stripped,
+        )
     for path in sorted((folder / "standard_replies").glob("*.eml")):
         label = path.parent / f"{path.stem}_reply_text"
         expected = label.read_text(encoding="utf-8") if label.exists() else "Hello"
@@ -133,8 +139,14 @@ def talon_cases(root: Path = CORPORA) -> Iterator[Case]:
         body = part.get_content() if part is not None else ""
         yield Case("mailgun_talon", f"standard/{path.name}", body, expected, strip_quotes, _stripped)
     for path in sorted((folder / "html_replies").glob("*.html")):
-        yield Case("mailgun_talon", f"html/{path.name}", path.read_text(encoding="utf-8", errors="replace"),
-                   "Hi. I am fine.\n\nThanks,\nAlex", visible_html, _no_whitespace)  # fmt: skip
+        yield Case(
+            "mailgun_talon",
+            f"html/{path.name}",
+            path.read_text(encoding="utf-8", errors="replace"),
+            "Hi. I am fine.\n\nThanks,\nAlex",
+            visible_html,
+            _no_whitespace,
+        )
 
 
 def all_cases(root: Path = CORPORA) -> list[Case]:

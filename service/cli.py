@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from service import records
 from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
 from service.daemon import Daemon, build_mailbox, build_transport
@@ -91,20 +92,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings, _ = _load()
     store = Store(settings.data_dir, read_only=True)
     try:
+        if args.record:
+            return _status_of_record(store, args.record, args.json)
         summary: dict[str, Any] = {
-            "records": [],
+            **records.list_json(store),
             "messages": outcome_counts(store),
             "outbox": counts_by_state(store),
             "failing_addresses": sorted(
                 doc["key"] for doc in store.all(ADDRESSES) if doc.get("state") == "failing"
             ),
         }
-        if args.record:
-            print(f"no record {args.record}", file=sys.stderr)
-            return 1
         if args.json:
             print(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
+            print("records:")
+            for entry in summary["records"] or [{"record": "(none)", "state": "", "name": ""}]:
+                print(f"  {entry['record']:<16} {entry['state']:<22} {entry['name']}")
             print("messages by outcome:")
             for key, value in summary["messages"].items():
                 print(f"  {key:<12} {value}")
@@ -117,6 +120,24 @@ def cmd_status(args: argparse.Namespace) -> int:
                     print(f"  {address}")
     finally:
         store.close()
+    return 0
+
+
+def _status_of_record(store: Store, number: str, as_json: bool) -> int:
+    record = store.get(records.RECORDS, number)
+    if record is None:
+        print(f"no record {number}", file=sys.stderr)
+        return 1
+    status = records.status_json(record)
+    if as_json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{status['record']}  {status['name']}")
+    print(
+        f"  state {status['state']}, version {status['version']}, confirm by {status['confirmation_deadline']}"
+    )
+    for person in status["attendees"]:
+        print(f"  {person['name']:<10} {person['email']:<28} {person['response']:<10} {person['at'] or ''}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -67,8 +68,37 @@ class AutomaticRules(_Strict):
     bounce_subjects: list[str] = Field(default_factory=list)
 
 
+class CalendarRules(_Strict):
+    source: Literal["chinese_calendar", "none"] = "chinese_calendar"
+    holidays: tuple[date, ...] = ()  # days off the package does not know (a company holiday)
+    workdays: tuple[date, ...] = ()  # weekend days worked (调休) the package does not know
+
+
+class ConfirmationRules(_Strict):
+    window_working_days: int = Field(2, ge=1, le=20)
+    record_department: Literal["recorder", "host"] = "recorder"
+    cc: list[str] = Field(default_factory=list)  # copied on every distribution, except confidential ones
+    confidential_markers: list[str] = Field(default_factory=list)
+    reminder_hours_before: float = Field(4, ge=0)
+    on_close: Literal["silence_is_consent", "remind_and_tell_host"] = "silence_is_consent"
+    head_signoff: bool = False  # heads of the attendees' departments must confirm themselves
+
+
+class IntentRules(_Strict):
+    # Checked in this order: a phrase found first is taken out before the next list is read,
+    # so 没问题 (confirm) is never read as a negation and 不同意 never as 同意.
+    confirm_phrases: list[str] = Field(default_factory=list)
+    object_phrases: list[str] = Field(default_factory=list)
+    confirm_words: list[str] = Field(default_factory=list)
+    partial_markers: list[str] = Field(default_factory=list)  # "其余确认": the rest, not all
+    unclear_markers: list[str] = Field(default_factory=list)
+
+
 class Rules(_Strict):
     service: ServiceRules = ServiceRules()
+    calendar: CalendarRules = CalendarRules()
+    confirmation: ConfirmationRules = ConfirmationRules()
+    intent: IntentRules = IntentRules()
     mailbox: MailboxRules = MailboxRules()
     outbox: OutboxRules = OutboxRules()
     automatic: AutomaticRules = AutomaticRules()

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from types import FrameType
 
+from service import scheduler
 from service.clock import Clock
 from service.config import Rules, Settings
 from service.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
@@ -44,6 +45,7 @@ class Daemon:
         self.store = store
         self.mailbox = build_mailbox(settings, rules)
         self.transport = build_transport(settings, rules)
+        self.clock = clock
         self.pipeline = Pipeline(settings, rules, store, clock)
         self._stopping = False
         self._failures = 0
@@ -88,8 +90,14 @@ class Daemon:
     def run_once(self) -> PassReport:
         report = PassReport()
         self.take_in(report)
+        self._tick()
         self._drain(report)
         return report
+
+    def _tick(self) -> None:
+        queued = scheduler.tick(self.store, self.pipeline.outbox, self.rules, self.clock.now())
+        if queued:
+            log.info("scheduler: %d mail(s) queued", queued)
 
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -100,6 +108,7 @@ class Daemon:
                 report = PassReport()
                 self.take_in(report)
                 if not self._stopping:
+                    self._tick()
                     self._drain(report)
                 if self._failures:
                     log.info("mailbox reachable again after %d failed attempt(s)", self._failures)
@@ -112,11 +121,16 @@ class Daemon:
         log.info("minutesd stopped")
 
     def _wait_seconds(self) -> float:
-        pending_outbox = [d for d in self.store.all("outbox") if d["state"] == "pending"]
-        if pending_outbox:
-            soonest = min(d["next_attempt_at"] for d in pending_outbox) - time.time()
-            return max(0.5, min(soonest, self.rules.mailbox.idle_renew_minutes * 60))
-        return self.rules.mailbox.idle_renew_minutes * 60
+        longest = self.rules.mailbox.idle_renew_minutes * 60
+        moments = [
+            d["next_attempt_at"] - time.time() for d in self.store.all("outbox") if d["state"] == "pending"
+        ]
+        due = scheduler.next_due(self.store, self.rules)
+        if due is not None:
+            moments.append((due - self.clock.now()).total_seconds())
+        if moments:
+            return max(0.5, min(min(moments), longest))
+        return longest
 
     def _backoff(self, exc: Exception) -> None:
         steps = self.rules.mailbox.reconnect_backoff_seconds or [5.0]

@@ -1,13 +1,11 @@
-"""What the service does with a message once it is classified.
-
-For now a draft or a reply is answered with a receipt; the draft parser and the
-confirmation workflow plug in here.
-"""
+"""What the service does with a message once it is classified: drafts and answers go to
+service.answers; bounces mark the address failing and tell the recorders concerned."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from service import answers
 from service.outbox import OutgoingMail
 from service.outcomes import Reply
 
@@ -18,31 +16,15 @@ ADDRESSES = "addresses"
 
 
 def handle(ctx: Context) -> None:
-    assert ctx.classification is not None
-    kind = ctx.classification.kind.value
-    reference = ctx.msg.message_id
-    ctx.facts["reason"] = f"{kind} received; receipt queued"
-    queue_reply(
-        ctx,
-        Reply(
-            "receipt",
-            {
-                "kind": kind,
-                "original_subject": ctx.msg.subject or "(no subject)",
-                "received_at": ctx.now.astimezone(ctx.rules.tz).strftime("%Y-%m-%d %H:%M"),
-                "reference": reference[:60],
-                "greeting_name": ctx.msg.from_name or ctx.msg.from_addr,
-            },
-        ),
-        purpose="receipt",
-    )
+    answers.handle(ctx)
 
 
 def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:
     """Answer the sender in their thread; the key makes a replay queue nothing new."""
     msg = ctx.msg
     prefix = "回复: " if ctx.lang == "zh" else "Re: "
-    subject = msg.subject if msg.subject.lower().startswith(("re:", "回复")) else f"{prefix}{msg.subject}"
+    known = tuple(p.lower() for p in ctx.rules.reply_subject_prefixes) or ("re:",)
+    subject = msg.subject if msg.subject.lower().startswith(known) else f"{prefix}{msg.subject}"
     ctx.replies.append(
         OutgoingMail(
             key=f"{msg.message_id}:{purpose}:{reply.template}",

@@ -21,9 +21,11 @@ from typing import Any
 
 from parsers.classify import AutomaticPolicy, Classification, Kind, classify
 from parsers.message import InboundMessage, parse_message
+from parsers.people import Directory
 from service import handlers
 from service.clock import Clock
 from service.config import Rules, Settings
+from service.directory import read_directory
 from service.outbox import Outbox, OutgoingMail, confirm_copy
 from service.outcomes import Applied, Ignored, Outcome, OutcomeKind
 from service.render import language_of
@@ -59,6 +61,7 @@ class Context:
     txn: Transaction
     now: datetime
     msg: InboundMessage
+    directory: Directory = field(default_factory=Directory)
     classification: Classification | None = None
     lang: str = "zh"
     replies: list[OutgoingMail] = field(default_factory=list)
@@ -90,6 +93,7 @@ class Pipeline:
         self.outbox = Outbox(settings.address, rules.service.display_name)
         self.policy = automatic_policy(rules, settings)
         self.archive_dir = settings.data_dir / "raw"
+        self.directory = read_directory(settings.directory_path)
         self._unsynced: list[Path] = []
 
     def sync(self) -> None:
@@ -134,7 +138,10 @@ class Pipeline:
                 txn.put(LEDGER, source_ref, {"message_id": msg.message_id})
             return self._known(msg.message_id)
         txn = Transaction(self.store)
-        ctx = Context(self.settings, self.rules, self.store, self.outbox, self.clock, txn, now, msg)
+        ctx = Context(
+            self.settings, self.rules, self.store, self.outbox, self.clock, txn, now, msg, self.directory
+        )
+        ctx.facts["sha256"] = digest  # the archived raw message, for records that keep it
         ctx.lang = language_of(f"{msg.subject}\n{msg.text[:2000]}", self.rules.service.default_language)
         try:
             self._stages(ctx)

@@ -28,7 +28,11 @@ def render(template: str, lang: str, context: dict[str, Any]) -> tuple[str, str]
     env = _environment()
     full = {"lang": lang, **context}
     text = env.get_template(f"{lang}/{template}.txt.j2").render(full)
-    html = env.get_template(f"{lang}/{template}.html.j2").render(full)
+    try:
+        html = env.get_template(f"{lang}/{template}.html.j2").render(full)
+    except jinja2.TemplateNotFound:
+        # Short notices have no layout of their own: their text, escaped, in the common frame.
+        html = env.get_template("text_as_html.html.j2").render({**full, "text": text})
     return text, html
 
 

@@ -12,6 +12,7 @@ dropped; damage anywhere else stops the service with the reason.
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import json
 import logging
@@ -90,7 +91,7 @@ class Transaction:
     def get(self, table: str, key: str) -> Doc | None:
         if (table, key) in self.pending:
             pending = self.pending[(table, key)]
-            return dict(pending) if pending is not None else None
+            return copy.deepcopy(dict(pending)) if pending is not None else None
         return self._store.get(table, key)
 
 
@@ -202,10 +203,11 @@ class Store:
         if doc_id is None:
             return None
         doc = self._storage.data[table].get(str(doc_id))
-        return dict(doc) if doc is not None else None
+        # Deep copies: a caller's edit must reach the store only through a transaction.
+        return copy.deepcopy(dict(doc)) if doc is not None else None
 
     def all(self, table: str) -> list[Doc]:
-        return [dict(doc) for doc in self.db.table(table).all()]
+        return [copy.deepcopy(dict(doc)) for doc in self.db.table(table).all()]
 
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
         return [doc for doc in self.all(table) if predicate(doc)]

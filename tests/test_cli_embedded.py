@@ -28,13 +28,13 @@ def test_run_once_answers_a_dropped_message_into_the_sent_maildir(tmp_path: Path
     receipt = parse_message(sent.read_bytes())
     assert receipt.to == ("chen.jing@example.test",)
     assert receipt.header("date") == "Tue, 21 May 2024 01:30:00 +0000", "MINUTESD_NOW freezes the clock"
-    assert "2024-05-21 09:30" in receipt.text, "times are shown in the configured zone"
+    assert "无法判断您的邮件对应哪一份会议纪要" in receipt.text, "a reply to no known record is told so"
     assert sorted(p.name for p in (data / "maildir/inbox/.Processed/cur").iterdir()) == [
         "confirm-outlook-zh.eml",
         "out-of-office.eml",
     ]
     status = json.loads(run_cli(["status", "--json"], env).stdout)
-    assert status["messages"] == {"applied": 1, "rejected": 0, "ignored": 1, "quarantined": 0}
+    assert status["messages"] == {"applied": 0, "rejected": 1, "ignored": 1, "quarantined": 0}
     assert status["outbox"] == {"sent": 1}
     assert status["records"] == []
 
@@ -45,7 +45,7 @@ def test_ingest_processes_files_once(tmp_path: Path) -> None:
     result = run_cli(["ingest", *files], env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].endswith("applied: reply received; receipt queued")
+    assert lines[0].endswith("rejected: a reply that matches no record")
     assert "(seen before)" in lines[1]
     assert "sent 1," in lines[2]
 

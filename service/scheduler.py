@@ -1,0 +1,135 @@
+"""Time-driven work: reminders before a confirmation deadline, and closing the window.
+
+Every mail it queues has a key naming the record, version and purpose, so a tick that
+runs twice (a restart, two passes in the same minute) queues nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from parsers.intent import Intent
+from service import records
+from service.answers import queue_confirmed_notice
+from service.config import Rules
+from service.intake import spell_deadline
+from service.outbox import Outbox, OutgoingMail
+from service.records import Event, State
+from service.store import Doc, Store
+
+log = logging.getLogger(__name__)
+
+
+def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime) -> int:
+    """Queue what is due at `now`; the number of mails queued."""
+    queued = 0
+    for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
+        window = record.get("window", {})
+        deadline = datetime.fromisoformat(window["deadline"])
+        remind_at = deadline - timedelta(hours=rules.confirmation.reminder_hours_before)
+        mails: list[OutgoingMail] = []
+        if now >= deadline and not window.get("closed"):
+            mails += _close(record, rules, now)
+        elif now >= remind_at and not window.get("reminded") and not window.get("closed"):
+            mails += _reminders(record, "reminder")
+            window["reminded"] = True
+        if not mails and not _changed(store, record):
+            continue
+        with store.transaction() as txn:
+            for mail in mails:
+                queued += outbox.enqueue(txn, mail, now)
+            txn.put(records.RECORDS, record["record"], record)
+    return queued
+
+
+def _changed(store: Store, record: Doc) -> bool:
+    return store.get(records.RECORDS, record["record"]) != record
+
+
+def _silent(record: Doc) -> list[Doc]:
+    return [p for p in record["attendees"] if p["email"].lower() not in record.get("responses", {})]
+
+
+def _reminders(record: Doc, purpose: str) -> list[OutgoingMail]:
+    zh = record["language"] == "zh"
+    deadline = spell_deadline(record["window"]["deadline"], record["language"])
+    return [
+        OutgoingMail(
+            key=f"{record['record']}:v{record['version']}:{purpose}:{person['email'].lower()}",
+            to=[person["email"]],
+            subject=f"[{record['record']}] {'请确认会议纪要' if zh else 'Please confirm the minutes'}:{record['name']}",
+            template="reminder",
+            lang=record["language"],
+            context={
+                "greeting_name": person["name"],
+                "record": record["record"],
+                "name": record["name"],
+                "deadline": deadline,
+            },
+        )
+        for person in _silent(record)
+    ]
+
+
+def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
+    window = record["window"]
+    window["closed"] = True
+    silent = _silent(record)
+    heads_silent = _silent_heads(record, rules) if rules.confirmation.head_signoff else []
+    objected = any(r.get("response") == Intent.OBJECT for r in record.get("responses", {}).values())
+    if rules.confirmation.on_close == "silence_is_consent" and not heads_silent and not objected:
+        records.transition(
+            record, Event.WINDOW_CLOSED_CONSENT, now, "scheduler", note=f"{len(silent)} silent"
+        )
+        mails: list[OutgoingMail] = []
+        queue_confirmed_notice(mails, record, now.astimezone(rules.tz).isoformat())
+        log.info("%s: window closed, confirmed with %d silent", record["record"], len(silent))
+        return mails
+    record.setdefault("history", []).append(
+        {
+            "at": now.isoformat(),
+            "event": "window_closed",
+            "by": "scheduler",
+            "version": record["version"],
+            "note": f"{len(silent)} silent; host told",
+        }
+    )
+    log.info(
+        "%s: window closed with %d silent; reminding them and telling the host", record["record"], len(silent)
+    )
+    zh = record["language"] == "zh"
+    host_mail = OutgoingMail(
+        key=f"{record['record']}:v{record['version']}:host-told",
+        to=[record["host"]["email"]],
+        subject=f"[{record['record']}] {'确认期限已到' if zh else 'Confirmation window closed'}:{record['name']}",
+        template="host_told",
+        lang=record["language"],
+        context={
+            "host": record["host"]["name"],
+            "record": record["record"],
+            "name": record["name"],
+            "deadline": spell_deadline(window["deadline"], record["language"]),
+            "silent": [p["name"] for p in silent],
+        },
+    )
+    return [*_reminders(record, "overdue"), host_mail]
+
+
+def _silent_heads(record: Doc, rules: Rules) -> list[Doc]:
+    heads = set(record.get("department_heads", []))
+    return [p for p in _silent(record) if p["email"].lower() in heads]
+
+
+def next_due(store: Store, rules: Rules) -> datetime | None:
+    """The soonest moment a tick has something to do, so the daemon wakes for it."""
+    moments: list[datetime] = []
+    for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
+        window = record.get("window", {})
+        if window.get("closed"):
+            continue
+        deadline = datetime.fromisoformat(window["deadline"])
+        moments.append(deadline)
+        if not window.get("reminded"):
+            moments.append(deadline - timedelta(hours=rules.confirmation.reminder_hours_before))
+    return min(moments) if moments else None

@@ -110,15 +110,15 @@ def _without_quotes(ctx: Context) -> InboundMessage:
     msg = ctx.msg
     if any(a.filename.lower().endswith((".docx", ".md", ".txt", ".html", ".htm")) for a in msg.attachments):
         return msg
-    if msg.text.strip():
-        return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")
-    return msg
+    if "<table" in msg.html.lower() or not msg.text.strip():
+        return msg  # a draft pasted from Word: its tables are in the HTML part
+    return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")
 
 
 def _holds_a_draft(ctx: Context) -> bool:
     minutes = parse_message_draft(_without_quotes(ctx), ctx.rules, ctx.directory)
     ctx.facts["draft"] = minutes
-    return bool(minutes.items or minutes.meeting.name)
+    return _draft_like(minutes)
 
 
 # -- revisions ---------------------------------------------------------------

@@ -114,6 +114,7 @@ service pop3-login {{
     port = 0
   }}
 }}
+recipient_delimiter = +
 protocol lmtp {{
   postmaster_address = postmaster@{domain}
 }}
@@ -143,6 +144,7 @@ alias_maps =
 alias_database =
 biff = no
 smtputf8_enable = yes
+recipient_delimiter = +
 maillog_file = {root}/postfix/maillog
 maillog_file_prefixes = {root}
 queue_run_delay = 1s

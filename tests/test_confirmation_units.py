@@ -1,0 +1,104 @@
+"""The pure parts of confirmation: working days, intent, what changed, the state table."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from parsers.intent import Intent, IntentWords, read_intent
+from parsers.revision import diff_minutes
+from parsers.workdays import WorkCalendar
+from service.calendar import work_calendar
+from service.config import CalendarRules, load_rules
+from service.records import TRANSITIONS, Event, State, TransitionRefused, transition
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def words() -> IntentWords:
+    rules = load_rules().intent
+    return IntentWords(
+        tuple(rules.confirm_phrases),
+        tuple(rules.object_phrases),
+        tuple(rules.confirm_words),
+        tuple(rules.partial_markers),
+        tuple(rules.unclear_markers),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("不同意", Intent.OBJECT),
+        ("不确认", Intent.OBJECT),
+        ("不確認", Intent.OBJECT),
+        ("没问题", Intent.CONFIRM),
+        ("同意", Intent.CONFIRM),
+        ("确认无误", Intent.CONFIRM),
+        ("收到无异议", Intent.CONFIRM),
+        ("LGTM", Intent.CONFIRM),
+        ("Looks good to me, confirmed.", Intent.CONFIRM),
+        ("第2项截止时间应为6月1日,其余确认", Intent.OBJECT),
+        ("第3项负责人写错了,其余同意", Intent.OBJECT),
+        ("确认?", Intent.OBJECT),
+        ("I don't agree with item 2", Intent.OBJECT),
+        ("收到", Intent.CONFIRM),
+        ("好", Intent.OBJECT),  # unclear: a correction, never consent
+        ("", Intent.OBJECT),
+        ("booking ok", Intent.CONFIRM),
+        ("book a room", Intent.OBJECT),  # "ok" only as a word
+    ],
+)
+def test_intent(text: str, intent: Intent) -> None:
+    assert read_intent(text, words()).intent == intent
+
+
+def test_working_days_skip_weekends_and_count_make_up_days() -> None:
+    calendar = work_calendar(CalendarRules())
+    friday = datetime(2024, 9, 27, 10, 0, tzinfo=SHANGHAI)
+    assert calendar.add_working_days(friday, 2) == datetime(2024, 9, 30, 10, 0, tzinfo=SHANGHAI)
+    assert calendar.is_working_day(date(2024, 9, 29))  # Sunday, worked (调休)
+    assert not calendar.is_working_day(date(2024, 10, 1))
+    assert calendar.add_working_days(datetime(2024, 5, 20, 16, 2, tzinfo=SHANGHAI), 2).day == 22
+
+
+def test_rule_overrides_win_over_the_package() -> None:
+    base = work_calendar(CalendarRules())
+    custom = work_calendar(CalendarRules(holidays=(date(2024, 5, 21),), workdays=(date(2024, 5, 25),)))
+    assert base.is_working_day(date(2024, 5, 21)) and not custom.is_working_day(date(2024, 5, 21))
+    assert custom.is_working_day(date(2024, 5, 25))
+    monday = datetime(2024, 5, 20, 9, 0, tzinfo=SHANGHAI)
+    assert custom.add_working_days(monday, 2).date() == date(2024, 5, 23)
+
+
+def test_without_the_package_only_weekends_count() -> None:
+    calendar = WorkCalendar().with_overrides([], [])
+    assert calendar.add_working_days(datetime(2024, 9, 27, 10, 0), 2).date() == date(2024, 10, 1)
+
+
+def test_diff_names_changed_fields_and_items() -> None:
+    old = {"meeting": {"name": "A", "date": "2024-05-20"}, "attendees": [{"name": "王磊"}],
+           "decisions": ["x"], "items": [{"no": 1, "title": "t", "owner": {"name": "赵敏"}, "due": "2024-05-27"}]}  # fmt: skip
+    new = {"meeting": {"name": "A", "date": "2024-05-20"}, "attendees": [{"name": "王磊"}, {"name": "陈静"}],
+           "decisions": ["x"], "items": [{"no": 1, "title": "t", "owner": {"name": "赵敏"}, "due": "2024-05-29"},
+                                         {"no": 2, "title": "u", "owner": {"name": "陈静"}, "due": "2024-06-01"}]}  # fmt: skip
+    changes = {(c.en, c.before, c.after) for c in diff_minutes(old, new)}
+    assert ("Action item 1 due", "2024-05-27", "2024-05-29") in changes
+    assert ("Attendees", "王磊", "王磊、陈静") in changes
+    assert any(en == "Action item 2" and "u" in after for en, _, after in changes)
+    assert diff_minutes(old, old) == []
+
+
+def test_the_state_table_refuses_what_it_does_not_hold_and_audits_what_it_does() -> None:
+    now = datetime(2024, 5, 20, tzinfo=SHANGHAI)
+    record: dict = {"record": "2024-OPS-001", "state": None, "version": 1}
+    transition(record, Event.DISTRIBUTED, now, "qian.fang@example.test")
+    assert record["state"] == State.AWAITING
+    transition(record, Event.OBJECTED, now, "zhao.min@example.test")
+    assert record["state"] == State.REVISING
+    with pytest.raises(TransitionRefused):
+        transition(record, Event.ALL_CONFIRMED, now, "x")
+    assert [h["to"] for h in record["history"]] == ["awaiting_confirmation", "revising"]
+    assert all(state is None or state in {s.value for s in State} for state, _ in TRANSITIONS)

@@ -76,8 +76,20 @@ def create_record(ctx: Context, minutes: Minutes) -> Doc:
         "reply_keys": {},
         "history": [],
     }
+    record["department_heads"] = _heads_among(ctx, record["attendees"])
     records.remember_thread(ctx.txn, ctx.msg.message_id, number, 1)
     return record
+
+
+def _heads_among(ctx: Context, attendees: list[dict[str, str]]) -> list[str]:
+    """Attendees who head a department: with `head_signoff` their silence is not consent."""
+    heads = {d.head for d in ctx.directory.departments.values() if d.head}
+    found = []
+    for person in attendees:
+        entry = ctx.directory.by_email(person["email"])
+        if entry is not None and entry.name in heads:
+            found.append(person["email"].lower())
+    return found
 
 
 def _attendees(minutes: Minutes) -> list[dict[str, str]]:

@@ -102,3 +102,57 @@ def test_the_state_table_refuses_what_it_does_not_hold_and_audits_what_it_does()
         transition(record, Event.ALL_CONFIRMED, now, "x")
     assert [h["to"] for h in record["history"]] == ["awaiting_confirmation", "revising"]
     assert all(state is None or state in {s.value for s in State} for state, _ in TRANSITIONS)
+
+
+def _pipeline_with(tmp_path, **confirmation):  # type: ignore[no-untyped-def]
+    from service.clock import Clock
+    from service.config import settings_from_env
+    from service.pipeline import Pipeline
+    from service.store import Store
+    from tests.conftest import SAMPLES, write_rules
+
+    rules_path = write_rules(tmp_path / "rules.yaml", confirmation=confirmation)
+    settings = settings_from_env(
+        {"MINUTESD_DATA_DIR": str(tmp_path / "data"), "MINUTESD_ADDRESS": "minutes@example.test",
+         "MINUTESD_RULES": str(rules_path), "MINUTESD_DIRECTORY": str(SAMPLES / "people.yaml"),
+         "MINUTESD_NOW": "2024-05-20T16:02:00+08:00"}
+    )  # fmt: skip
+    return Pipeline(settings, load_rules(rules_path), Store(settings.data_dir), Clock(settings.now))
+
+
+def _draft_from(recorder: str, sample: str) -> bytes:
+    from email.message import EmailMessage
+
+    from tests.conftest import SAMPLES
+
+    msg = EmailMessage()
+    msg["From"] = f"{recorder}@example.test"
+    msg["To"] = "minutes@example.test"
+    msg["Subject"] = "纪要"
+    msg["Message-ID"] = f"<{sample}@example.test>"
+    msg.set_content((SAMPLES / sample).read_text(encoding="utf-8"))
+    return bytes(msg)
+
+
+@pytest.mark.parametrize(
+    ("confirmation", "state", "mail"),
+    [
+        ({}, "confirmed", "2024-OPS-001:v1:confirmed"),
+        ({"head_signoff": True}, "awaiting_confirmation", "2024-OPS-001:v1:host-told"),
+        ({"on_close": "remind_and_tell_host"}, "awaiting_confirmation", "2024-OPS-001:v1:host-told"),
+    ],
+)
+def test_closing_the_window_follows_the_rules(tmp_path, confirmation, state, mail) -> None:  # type: ignore[no-untyped-def]
+    from service import scheduler
+    from service.records import RECORDS
+
+    pipeline = _pipeline_with(tmp_path, **confirmation)
+    assert pipeline.process(_draft_from("qian.fang", "draft-zh-plain.txt"), "t:1").outcome == "applied"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    assert "wang.lei@example.test" in record["department_heads"]
+    after = datetime(2024, 5, 22, 16, 2, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, after)
+    assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == state
+    assert pipeline.store.get("outbox", mail) is not None
+    queued = scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, after)
+    assert queued == 0, "a second tick queues nothing twice"

@@ -19,6 +19,7 @@ from parsers.reply_text import read_reply
 from parsers.revision import diff_minutes
 from service import intake, records
 from service.drafts import parse_message_draft
+from service.handlers import queue_reply
 from service.outbox import OutgoingMail
 from service.outcomes import Applied, Rejected, Reply
 from service.records import Event, State
@@ -130,8 +131,6 @@ def revise(ctx: Context, record: Doc) -> None:
     if not minutes.valid:
         records.transition(record, Event.REVISION_INVALID, ctx.now, ctx.msg.from_addr, ctx.msg.message_id)
         ctx.txn.put(records.RECORDS, record["record"], record)
-        from service.handlers import queue_reply
-
         queue_reply(
             ctx,
             intake.findings_reply(minutes, ctx.lang, ctx.msg.subject, revision_of=record["record"]),
@@ -275,8 +274,6 @@ def refusal(ctx: Context) -> Reply:
 
 
 def _receipt(ctx: Context, template: str, record: Doc, extra: dict[str, object]) -> None:
-    from service.handlers import queue_reply
-
     queue_reply(
         ctx,
         Reply(

@@ -1,11 +1,9 @@
-"""What the service does with a message once it is classified: drafts and answers go to
-service.answers; bounces mark the address failing and tell the recorders concerned."""
+"""Answering the sender of a message in their thread, and recording bounces."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from service import answers
 from service.outbox import OutgoingMail
 from service.outcomes import Reply
 
@@ -13,10 +11,6 @@ if TYPE_CHECKING:
     from service.pipeline import Context
 
 ADDRESSES = "addresses"
-
-
-def handle(ctx: Context) -> None:
-    answers.handle(ctx)
 
 
 def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from parsers.classify import AutomaticPolicy, Classification, Kind, classify
 from parsers.message import InboundMessage, parse_message
 from parsers.people import Directory
-from service import handlers
+from service import answers, handlers
 from service.clock import Clock
 from service.config import Rules, Settings
 from service.directory import read_directory
@@ -165,7 +165,7 @@ class Pipeline:
             raise Ignored(f"automatic: {ctx.classification.reason}")
         if not ctx.msg.from_addr:
             raise Ignored("no sender address to answer")
-        handlers.handle(ctx)
+        answers.handle(ctx)
 
     # -- recording -----------------------------------------------------------
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from parsers.message import parse_message
-from service import handlers
+from service import answers, handlers
 from service.clock import Clock
 from service.config import load_rules, settings_from_env
 from service.outbox import TABLE as OUTBOX
 from service.outbox import OutboxState
 from service.outcomes import Rejected, Reply
-from service.pipeline import LEDGER, MESSAGES, Pipeline, outcome_counts
+from service.pipeline import LEDGER, MESSAGES, Context, Pipeline, outcome_counts
 from service.store import Store
 from tests.conftest import CORPORA, SAMPLES
 from tests.test_message import corpus_files
@@ -61,7 +61,7 @@ def test_an_unexpected_exception_quarantines_that_message_only(
     def broken(ctx: object) -> None:
         raise KeyError("a bug of ours")
 
-    monkeypatch.setattr(handlers, "handle", broken)
+    monkeypatch.setattr(answers, "handle", broken)
     bad = pipeline.process((SAMPLES / "replies/confirm-outlook-zh.eml").read_bytes(), "maildir:bad")
     assert bad.outcome == "quarantined" and "a bug of ours" in bad.reason
     assert pipeline.store.count(OUTBOX) == 0
@@ -73,7 +73,7 @@ def test_an_unexpected_exception_quarantines_that_message_only(
 def test_a_rejection_keeps_its_reply_and_drops_what_the_stages_wrote(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(ctx: handlers.Context) -> None:  # type: ignore[name-defined]
+    def refuse(ctx: Context) -> None:
         ctx.txn.put("records", "2024-OPS-001", {"state": "changed"})
         raise Rejected(
             "not on the record",
@@ -89,7 +89,7 @@ def test_a_rejection_keeps_its_reply_and_drops_what_the_stages_wrote(
             ),
         )
 
-    monkeypatch.setattr(handlers, "handle", refuse)
+    monkeypatch.setattr(answers, "handle", refuse)
     result = pipeline.process((SAMPLES / "replies/not-a-participant.eml").read_bytes(), "maildir:x")
     assert result.outcome == "rejected"
     assert pipeline.store.get("records", "2024-OPS-001") is None

@@ -208,22 +208,18 @@ def answer(ctx: Context, record: Doc, person: Doc, match: Match) -> None:
 
 
 def _everyone_confirmed(record: Doc) -> bool:
-    return all(
-        record["responses"].get(p["email"].lower(), {}).get("response") == Intent.CONFIRM
-        for p in record["attendees"]
-    )
+    return len(records.answered(record, Intent.CONFIRM)) == len(record["attendees"])
 
 
 def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> None:
     recorder, host = record["recorder"], record["host"]
     cc = [host["email"]] if host["email"].lower() != recorder["email"].lower() else []
-    zh = record["language"] == "zh"
     ctx.replies.append(
         OutgoingMail(
             key=f"{ctx.msg.message_id}:objection",
             to=[recorder["email"]],
             cc=cc,
-            subject=f"[{record['record']}] {'修改意见' if zh else 'Correction'}:{person['name']}",
+            subject=records.subject(record, "修改意见", "Correction", person["name"]),
             template="objection",
             lang=record["language"],
             context={
@@ -243,26 +239,19 @@ def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> Non
 
 
 def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str) -> None:
-    confirmed = [
-        p["name"]
-        for p in record["attendees"]
-        if record["responses"].get(p["email"].lower(), {}).get("response") == Intent.CONFIRM
-    ]
-    silent = [p["name"] for p in record["attendees"] if p["email"].lower() not in record["responses"]]
-    zh = record["language"] == "zh"
     replies.append(
         OutgoingMail(
             key=f"{record['record']}:v{record['version']}:confirmed",
             to=[p["email"] for p in record["attendees"]],
-            subject=f"[{record['record']}] {'会议纪要已确认' if zh else 'Minutes confirmed'}:{record['name']}",
+            subject=records.subject(record, "会议纪要已确认", "Minutes confirmed", record["name"]),
             template="confirmed",
             lang=record["language"],
             context={
                 "record": record["record"],
                 "name": record["name"],
                 "version": record["version"],
-                "confirmed": confirmed,
-                "silent": silent,
+                "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
+                "silent": [p["name"] for p in records.silent(record)],
                 "at": at[:16].replace("T", " "),
             },
         )

@@ -103,8 +103,25 @@ def attendee(record: Doc, address: str) -> Doc | None:
     return next((p for p in record["attendees"] if p["email"].lower() == address), None)
 
 
+def response_of(record: Doc, person: Doc) -> Doc:
+    """The person's answer to the current version, or {} if they have not answered."""
+    return dict(record.get("responses", {}).get(person["email"].lower(), {}))
+
+
+def silent(record: Doc) -> list[Doc]:
+    return [p for p in record["attendees"] if not response_of(record, p)]
+
+
+def answered(record: Doc, response: str) -> list[Doc]:
+    return [p for p in record["attendees"] if response_of(record, p).get("response") == response]
+
+
+def subject(record: Doc, zh: str, en: str, tail: str) -> str:
+    """ "[2024-OPS-001] 会议纪要已确认:Q3产品规划会": the record number first, for matching replies."""
+    return f"[{record['record']}] {zh if record['language'] == 'zh' else en}:{tail}"
+
+
 def status_json(record: Doc) -> dict[str, Any]:
-    responses = record.get("responses", {})
     return {
         "record": record["record"],
         "name": record["name"],
@@ -117,8 +134,8 @@ def status_json(record: Doc) -> dict[str, Any]:
         "attendees": [
             {
                 **person,
-                "response": responses.get(person["email"].lower(), {}).get("response", "none"),
-                "at": responses.get(person["email"].lower(), {}).get("at"),
+                "response": response_of(record, person).get("response", "none"),
+                "at": response_of(record, person).get("at"),
             }
             for person in record["attendees"]
         ],

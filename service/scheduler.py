@@ -27,15 +27,15 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime) -> int:
     for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
         window = record.get("window", {})
         deadline = datetime.fromisoformat(window["deadline"])
-        remind_at = deadline - timedelta(hours=rules.confirmation.reminder_hours_before)
-        mails: list[OutgoingMail] = []
         if now >= deadline and not window.get("closed"):
-            mails += _close(record, rules, now)
-        elif now >= remind_at and not window.get("reminded") and not window.get("closed"):
-            mails += _reminders(record, "reminder")
+            mails = _close(record, rules, now)
+        elif (
+            now >= _reminder_time(deadline, rules) and not window.get("reminded") and not window.get("closed")
+        ):
+            mails = _reminders(record, "reminder")
             window["reminded"] = True
-        if not mails and not _changed(store, record):
-            continue
+        else:
+            continue  # nothing due: the record stays as it is
         with store.transaction() as txn:
             for mail in mails:
                 queued += outbox.enqueue(txn, mail, now)
@@ -43,22 +43,17 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime) -> int:
     return queued
 
 
-def _changed(store: Store, record: Doc) -> bool:
-    return store.get(records.RECORDS, record["record"]) != record
-
-
-def _silent(record: Doc) -> list[Doc]:
-    return [p for p in record["attendees"] if p["email"].lower() not in record.get("responses", {})]
+def _reminder_time(deadline: datetime, rules: Rules) -> datetime:
+    return deadline - timedelta(hours=rules.confirmation.reminder_hours_before)
 
 
 def _reminders(record: Doc, purpose: str) -> list[OutgoingMail]:
-    zh = record["language"] == "zh"
     deadline = spell_deadline(record["window"]["deadline"], record["language"])
     return [
         OutgoingMail(
             key=f"{record['record']}:v{record['version']}:{purpose}:{person['email'].lower()}",
             to=[person["email"]],
-            subject=f"[{record['record']}] {'请确认会议纪要' if zh else 'Please confirm the minutes'}:{record['name']}",
+            subject=records.subject(record, "请确认会议纪要", "Please confirm the minutes", record["name"]),
             template="reminder",
             lang=record["language"],
             context={
@@ -68,14 +63,14 @@ def _reminders(record: Doc, purpose: str) -> list[OutgoingMail]:
                 "deadline": deadline,
             },
         )
-        for person in _silent(record)
+        for person in records.silent(record)
     ]
 
 
 def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
     window = record["window"]
     window["closed"] = True
-    silent = _silent(record)
+    silent = records.silent(record)
     heads_silent = _silent_heads(record, rules) if rules.confirmation.head_signoff else []
     objected = any(r.get("response") == Intent.OBJECT for r in record.get("responses", {}).values())
     if rules.confirmation.on_close == "silence_is_consent" and not heads_silent and not objected:
@@ -98,11 +93,10 @@ def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
     log.info(
         "%s: window closed with %d silent; reminding them and telling the host", record["record"], len(silent)
     )
-    zh = record["language"] == "zh"
     host_mail = OutgoingMail(
         key=f"{record['record']}:v{record['version']}:host-told",
         to=[record["host"]["email"]],
-        subject=f"[{record['record']}] {'确认期限已到' if zh else 'Confirmation window closed'}:{record['name']}",
+        subject=records.subject(record, "确认期限已到", "Confirmation window closed", record["name"]),
         template="host_told",
         lang=record["language"],
         context={
@@ -118,7 +112,7 @@ def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
 
 def _silent_heads(record: Doc, rules: Rules) -> list[Doc]:
     heads = set(record.get("department_heads", []))
-    return [p for p in _silent(record) if p["email"].lower() in heads]
+    return [p for p in records.silent(record) if p["email"].lower() in heads]
 
 
 def next_due(store: Store, rules: Rules) -> datetime | None:
@@ -131,5 +125,5 @@ def next_due(store: Store, rules: Rules) -> datetime | None:
         deadline = datetime.fromisoformat(window["deadline"])
         moments.append(deadline)
         if not window.get("reminded"):
-            moments.append(deadline - timedelta(hours=rules.confirmation.reminder_hours_before))
+            moments.append(_reminder_time(deadline, rules))
     return min(moments) if moments else None

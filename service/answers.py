@@ -18,6 +18,7 @@ from parsers.message import InboundMessage
 from parsers.reply_text import read_reply
 from parsers.revision import diff_minutes
 from service import intake, records
+from service.config import IntentRules
 from service.drafts import parse_message_draft
 from service.handlers import queue_reply
 from service.outbox import OutgoingMail
@@ -28,6 +29,9 @@ from service.store import Doc
 if TYPE_CHECKING:
     from parsers.model import Minutes
     from service.pipeline import Context
+
+
+REFUSAL = Reply("refusal", {})  # names nothing of the record: the sender is not on it
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,13 @@ def handle(ctx: Context) -> None:
     record = match.record
     sender = ctx.msg.from_addr.lower()
     if match.key_owner and match.key_owner != sender:
-        raise Rejected(f"{match.how}: reply key of {match.key_owner} used by {sender}", reply=refusal(ctx))
+        raise Rejected(f"{match.how}: reply key of {match.key_owner} used by {sender}", reply=REFUSAL)
     if sender == record["recorder"]["email"].lower() and _holds_a_draft(ctx):
         revise(ctx, record)
         return
     person = records.attendee(record, sender)
     if person is None:
-        raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=refusal(ctx))
+        raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=REFUSAL)
     answer(ctx, record, person, match)
 
 
@@ -154,8 +158,7 @@ def revise(ctx: Context, record: Doc) -> None:
 # -- answers -----------------------------------------------------------------
 
 
-def intent_words(ctx: Context) -> IntentWords:
-    words = ctx.rules.intent
+def intent_words(words: IntentRules) -> IntentWords:
     return IntentWords(
         tuple(words.confirm_phrases),
         tuple(words.object_phrases),
@@ -167,7 +170,7 @@ def intent_words(ctx: Context) -> IntentWords:
 
 def answer(ctx: Context, record: Doc, person: Doc, match: Match) -> None:
     text = read_reply(ctx.msg.text, ctx.msg.html).text
-    reading = read_intent(text, intent_words(ctx))
+    reading = read_intent(text, intent_words(ctx.rules.intent))
     number = record["record"]
     stale = match.version is not None and match.version < record["version"]
     if record["state"] == State.CONFIRMED or stale:
@@ -256,10 +259,6 @@ def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str) ->
             },
         )
     )
-
-
-def refusal(ctx: Context) -> Reply:
-    return Reply("refusal", {})
 
 
 def _receipt(ctx: Context, template: str, record: Doc, extra: dict[str, object]) -> None:

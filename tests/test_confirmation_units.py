@@ -10,6 +10,7 @@ import pytest
 from parsers.intent import Intent, IntentWords, read_intent
 from parsers.revision import diff_minutes
 from parsers.workdays import WorkCalendar
+from service.answers import intent_words
 from service.calendar import work_calendar
 from service.config import CalendarRules, load_rules
 from service.records import TRANSITIONS, Event, State, TransitionRefused, transition
@@ -18,14 +19,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def words() -> IntentWords:
-    rules = load_rules().intent
-    return IntentWords(
-        tuple(rules.confirm_phrases),
-        tuple(rules.object_phrases),
-        tuple(rules.confirm_words),
-        tuple(rules.partial_markers),
-        tuple(rules.unclear_markers),
-    )
+    return intent_words(load_rules().intent)
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,28 @@ class WorkCalendar:
                 remaining -= 1
         return current
 
+    def working_day_on_or_before(self, day: date, count: int = 0) -> date:
+        """The `count`-th working day before `day`; with 0, `day` itself or the working day before it."""
+        current = day
+        while not self.is_working_day(current):
+            current -= timedelta(days=1)
+        remaining = count
+        while remaining > 0:
+            current -= timedelta(days=1)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def working_day_after(self, day: date, count: int = 1) -> date:
+        """The `count`-th working day after `day`."""
+        current = day
+        remaining = count
+        while remaining > 0:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
     def working_days_between(self, first: date, last: date) -> int:
         """Working days after `first` up to and including `last` (0 if last <= first)."""
         days = 0

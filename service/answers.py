@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from parsers.classify import RECORD_TOKEN, Kind
 from parsers.intent import Intent, IntentWords, read_intent
+from parsers.intent import Reading as IntentReading
 from parsers.message import InboundMessage
 from parsers.reply_text import read_reply
 from parsers.revision import diff_minutes
-from service import intake, records
+from service import actions, intake, items, notices, records, roles
 from service.config import IntentRules
 from service.drafts import parse_message_draft
 from service.handlers import queue_reply
@@ -55,10 +56,41 @@ def handle(ctx: Context) -> None:
     if sender == record["recorder"]["email"].lower() and _holds_a_draft(ctx):
         revise(ctx, record)
         return
+    text = read_reply(ctx.msg.text, ctx.msg.html).text
     person = records.attendee(record, sender)
-    if person is None:
+    if person is None and not _has_items(ctx, record, sender):
         raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=REFUSAL)
-    answer(ctx, record, person, match)
+    commands = actions.read(ctx, text)
+    if commands.commands and (
+        person is None or record["state"] != State.AWAITING or actions.acts_on_items(ctx, record, commands)
+    ):
+        take_commands(ctx, record, person, match, commands)
+    if person is None:
+        actions.finish(ctx, record, [])  # an owner who wrote no command: their items and how to answer
+        return
+    answer(ctx, record, person, match, text)
+
+
+def _has_items(ctx: Context, record: Doc, sender: str) -> bool:
+    return any(
+        roles.owns(i, sender) for i in items.sync_from_minutes(ctx.txn, record, ctx.now)
+    ) or roles.same(roles.tracker_of(record, ctx.rules), sender)
+
+
+def take_commands(
+    ctx: Context, record: Doc, person: Doc | None, match: Match, commands: actions.CommandReading
+) -> None:
+    results = actions.take(ctx, record, commands)
+    extra: dict[str, object] = {}
+    stale = match.version is not None and match.version < record["version"]
+    if person is not None and record["state"] == State.AWAITING and not stale and commands.rest:
+        # "确认。\n#1 完成": the line that is not a command still answers the minutes.
+        reading = read_intent(commands.rest, intent_words(ctx.rules.intent))
+        if reading.intent == Intent.CONFIRM or reading.reason.startswith("objection"):
+            record_answer(ctx, record, person, reading, commands.rest)
+            ctx.txn.put(records.RECORDS, record["record"], record)
+            extra["answer"] = reading.intent.value
+    actions.finish(ctx, record, results, extra)
 
 
 # -- matching ----------------------------------------------------------------
@@ -168,8 +200,7 @@ def intent_words(words: IntentRules) -> IntentWords:
     )
 
 
-def answer(ctx: Context, record: Doc, person: Doc, match: Match) -> None:
-    text = read_reply(ctx.msg.text, ctx.msg.html).text
+def answer(ctx: Context, record: Doc, person: Doc, match: Match, text: str) -> None:
     reading = read_intent(text, intent_words(ctx.rules.intent))
     number = record["record"]
     stale = match.version is not None and match.version < record["version"]
@@ -177,9 +208,26 @@ def answer(ctx: Context, record: Doc, person: Doc, match: Match) -> None:
         if reading.intent == Intent.OBJECT:
             _forward_objection(ctx, record, person, text)
         why = "already confirmed" if record["state"] == State.CONFIRMED else f"about v{match.version}"
-        _receipt(ctx, "late", record, {"intent": reading.intent.value, "answered_version": match.version})
+        _receipt(
+            ctx,
+            "late",
+            record,
+            {
+                "intent": reading.intent.value,
+                "answered_version": match.version,
+                "open_items": actions.open_items_of(ctx, record, person["email"]),
+            },
+        )
         raise Applied(f"{number}: {reading.intent.value} by {person['email']}, {why}: not counted")
     previous = record["responses"].get(person["email"].lower(), {}).get("response")
+    record_answer(ctx, record, person, reading, text)
+    ctx.txn.put(records.RECORDS, number, record)
+    _receipt(ctx, "answer_receipt", record, {"intent": reading.intent.value, "changed_from": previous})
+    raise Applied(f"{number}: {reading.intent.value} by {person['email']} ({reading.reason})")
+
+
+def record_answer(ctx: Context, record: Doc, person: Doc, reading: IntentReading, text: str) -> None:
+    """Keep the answer, forward an objection, and close the window when everyone confirmed."""
     record["responses"][person["email"].lower()] = {
         "response": reading.intent.value,
         "at": ctx.now.isoformat(),
@@ -205,9 +253,7 @@ def answer(ctx: Context, record: Doc, person: Doc, match: Match) -> None:
     elif record["state"] == State.AWAITING and _everyone_confirmed(record):
         records.transition(record, Event.ALL_CONFIRMED, ctx.now, person["email"], ctx.msg.message_id)
         queue_confirmed_notice(ctx.replies, record, ctx.now.isoformat())
-    ctx.txn.put(records.RECORDS, number, record)
-    _receipt(ctx, "answer_receipt", record, {"intent": reading.intent.value, "changed_from": previous})
-    raise Applied(f"{number}: {reading.intent.value} by {person['email']} ({reading.reason})")
+        notices.assign(notices.mailer_of(ctx), record)
 
 
 def _everyone_confirmed(record: Doc) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from service import records
+from service import items, records, tracker
 from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
 from service.daemon import Daemon, build_mailbox, build_transport
@@ -128,7 +128,8 @@ def _status_of_record(store: Store, number: str, as_json: bool) -> int:
     if record is None:
         print(f"no record {number}", file=sys.stderr)
         return 1
-    status = records.status_json(record)
+    tracked = {item["no"]: item for item in items.of_record(store, record)}
+    status = records.status_json(record, tracked)
     if as_json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
@@ -138,6 +139,62 @@ def _status_of_record(store: Store, number: str, as_json: bool) -> int:
     )
     for person in status["attendees"]:
         print(f"  {person['name']:<10} {person['email']:<28} {person['response']:<10} {person['at'] or ''}")
+    for item in status["items"]:
+        print(
+            f"  {item['id']:<18} {item['status']:<22} due {item['due']}  {item['owner']['name'] if item['owner'] else ''}"
+        )
+    return 0
+
+
+def cmd_tracker(args: argparse.Namespace) -> int:
+    settings, rules = _load()
+    directory = read_directory(settings.directory_path)
+    today = Clock(settings.now).now().astimezone(rules.tz).date()
+    store = Store(settings.data_dir, read_only=True)
+    try:
+        chosen = tracker.select(items.all_items(store), directory, args.department or "", args.owner or "")
+    finally:
+        store.close()
+    lang = args.lang or rules.service.default_language
+    rows = [tracker.row(item, lang, directory) for item in chosen]
+    rate = tracker.on_time_rate(chosen, today)
+    if args.xlsx:
+        Path(args.xlsx).write_bytes(tracker.as_xlsx(rows, lang, rate, f"minutesd tracker {today}"))
+        print(f"{len(rows)} item(s) written to {args.xlsx}; on-time rate {rate.spelled()}")
+    elif args.csv:
+        sys.stdout.buffer.write(tracker.as_csv(rows, lang))
+    elif args.json:
+        print(json.dumps(tracker.as_json(chosen, rows, rate), ensure_ascii=False, indent=2))
+    else:
+        print(tracker.as_table(rows, lang) if rows else "(no action items)")
+        print(f"\n{len(rows)} item(s); on-time rate {rate.spelled()}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings, rules = _load()
+    directory = read_directory(settings.directory_path)
+    today = Clock(settings.now).now().astimezone(rules.tz).date()
+    store = Store(settings.data_dir, read_only=True)
+    try:
+        meetings = [
+            {
+                "record": r["record"],
+                "name": r["name"],
+                "date": r["minutes"].get("meeting", {}).get("date"),
+                "items": len(r["minutes"].get("items", [])),
+            }
+            for r in store.all(records.RECORDS)
+        ]
+        all_items = items.all_items(store)
+    finally:
+        store.close()
+    try:
+        data = tracker.report(all_items, meetings, directory, args.quarter, today)
+    except ValueError as exc:
+        print(f"minutesd report: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else tracker.report_text(data))
     return 0
 
 
@@ -198,6 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="parse a draft (.eml .txt .html .md .docx) and print it as JSON")
     parse.add_argument("file")
     parse.set_defaults(func=cmd_parse)
+    track = sub.add_parser("tracker", help="the action-item tracker table (行动项跟踪表)")
+    shape = track.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--csv", action="store_true", help="CSV (UTF-8 with BOM) on standard output")
+    shape.add_argument("--xlsx", metavar="FILE", help="write an Excel workbook")
+    track.add_argument("--department", help="only this department's items")
+    track.add_argument("--owner", help="only this owner's items (name or address)")
+    track.add_argument("--lang", choices=["zh", "en"], help="column headers and statuses in this language")
+    track.set_defaults(func=cmd_tracker)
+    review = sub.add_parser(
+        "report", help="quarterly review: on-time rate by department, slip, items per meeting"
+    )
+    review.add_argument("--quarter", required=True, help="e.g. 2024Q3")
+    review.add_argument("--json", action="store_true")
+    review.set_defaults(func=cmd_report)
     check = sub.add_parser("check", help="validate the configuration and try the connections")
     check.set_defaults(func=cmd_check)
     return parser

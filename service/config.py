@@ -94,11 +94,71 @@ class IntentRules(_Strict):
     unclear_markers: list[str] = Field(default_factory=list)
 
 
+def _clock_time(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"{value!r} is not a time of day HH:MM")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+class CommandRules(_Strict):
+    done: list[str] = Field(default_factory=lambda: ["完成", "done"])
+    progress: list[str] = Field(default_factory=lambda: ["进度", "progress"])
+    delay: list[str] = Field(default_factory=lambda: ["延期", "delay"])
+    blocked: list[str] = Field(default_factory=lambda: ["受阻", "blocked"])
+    cancel: list[str] = Field(default_factory=lambda: ["取消", "cancel"])
+    verify: list[str] = Field(default_factory=lambda: ["核实通过", "verified"])
+    reject: list[str] = Field(default_factory=lambda: ["退回", "rejected"])
+    reason_labels: list[str] = Field(default_factory=lambda: ["原因", "reason"])
+    support_labels: list[str] = Field(default_factory=lambda: ["需要", "need"])
+    not_commands: list[str] = Field(default_factory=list)
+
+
+class WeeklyRules(_Strict):
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    time: str = "09:00"
+    keep_closed_days: int = Field(7, ge=0)  # done or cancelled items stay in the table this long
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        return _clock_time(value)
+
+
+class EvidenceRules(_Strict):
+    required: bool = True
+    max_megabytes: float = Field(20, gt=0)
+    allowed_extensions: list[str] = Field(
+        default_factory=lambda: [".pdf", ".docx", ".xlsx", ".csv", ".png", ".jpg"]
+    )
+
+
+class ActionRules(_Strict):
+    tracker: Literal["host", "recorder"] = "host"  # who verifies done items and gets the tracker table
+    verification: bool = True
+    calendar_attachment: bool = True  # an .ics with each deadline on the assignment mail
+    reminder_working_days_before: list[int] = Field(default_factory=lambda: [3, 1, 0])
+    reminder_time: str = "09:00"
+    overdue_notice: bool = True
+    escalate_after_working_days: int = Field(3, ge=0)
+    important_markers: list[str] = Field(default_factory=list)
+    daily_digest_time: str = "09:00"
+    weekly: WeeklyRules = WeeklyRules()
+    evidence: EvidenceRules = EvidenceRules()
+    commands: CommandRules = CommandRules()
+
+    @field_validator("reminder_time", "daily_digest_time")
+    @classmethod
+    def _times(cls, value: str) -> str:
+        return _clock_time(value)
+
+
 class Rules(_Strict):
     service: ServiceRules = ServiceRules()
     calendar: CalendarRules = CalendarRules()
     confirmation: ConfirmationRules = ConfirmationRules()
     intent: IntentRules = IntentRules()
+    actions: ActionRules = ActionRules()
     mailbox: MailboxRules = MailboxRules()
     outbox: OutboxRules = OutboxRules()
     automatic: AutomaticRules = AutomaticRules()

@@ -95,7 +95,9 @@ class Daemon:
         return report
 
     def _tick(self) -> None:
-        queued = scheduler.tick(self.store, self.pipeline.outbox, self.rules, self.clock.now())
+        queued = scheduler.tick(
+            self.store, self.pipeline.outbox, self.rules, self.clock.now(), self.pipeline.directory
+        )
         if queued:
             log.info("scheduler: %d mail(s) queued", queued)
 
@@ -125,7 +127,7 @@ class Daemon:
         moments = [
             d["next_attempt_at"] - time.time() for d in self.store.all("outbox") if d["state"] == "pending"
         ]
-        due = scheduler.next_due(self.store, self.rules)
+        due = scheduler.next_due(self.store, self.rules, self.clock.now())
         if due is not None:
             moments.append((due - self.clock.now()).total_seconds())
         if moments:

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from service import items
 from service.store import Doc, Store, Transaction
 
 RECORDS = "records"
@@ -121,7 +122,9 @@ def subject(record: Doc, zh: str, en: str, tail: str) -> str:
     return f"[{record['record']}] {zh if record['language'] == 'zh' else en}:{tail}"
 
 
-def status_json(record: Doc) -> dict[str, Any]:
+def status_json(record: Doc, tracked: dict[int, Doc] | None = None) -> dict[str, Any]:
+    """What `status RECORD --json` shows; `tracked` are the record's items by number, once made."""
+    tracked = tracked or {}
     return {
         "record": record["record"],
         "name": record["name"],
@@ -140,20 +143,28 @@ def status_json(record: Doc) -> dict[str, Any]:
             for person in record["attendees"]
         ],
         "items": [
-            {
-                "id": f"{record['record']}#{item['no']}",
-                "title": item["title"],
-                "owner": item["owner"],
-                "department": item["department"],
-                "due": item["due"],
-                "criterion": item["criterion"],
-                "status": item.get("status") or "not_started",
-                "evidence": [],
-                "history": [],
-            }
-            for item in record["minutes"].get("items", [])
+            _item_status(record, entry, tracked.get(entry["no"]))
+            for entry in record["minutes"].get("items", [])
         ],
         "history": record.get("history", []),
+    }
+
+
+def _item_status(record: Doc, entry: Doc, item: Doc | None) -> dict[str, Any]:
+    if item is not None:
+        return {**items.as_json(item), "criterion": item["criterion"]}
+    return {
+        "id": f"{record['record']}#{entry['no']}",
+        "title": entry["title"],
+        "owner": entry["owner"],
+        "department": entry["department"],
+        "due": entry["due"],
+        "planned": entry["due"],
+        "actual": None,
+        "criterion": entry["criterion"],
+        "status": "not_started",
+        "evidence": [],
+        "history": [],
     }
 
 

@@ -1,4 +1,5 @@
-"""Time-driven work: reminders before a confirmation deadline, and closing the window.
+"""Time-driven work: reminders before a confirmation deadline, closing the window, and (through
+service.followup) everything that chases action items.
 
 Every mail it queues has a key naming the record, version and purpose, so a tick that
 runs twice (a restart, two passes in the same minute) queues nothing new.
@@ -10,7 +11,8 @@ import logging
 from datetime import datetime, timedelta
 
 from parsers.intent import Intent
-from service import records
+from parsers.people import Directory
+from service import followup, notices, records
 from service.answers import queue_confirmed_notice
 from service.config import Rules
 from service.intake import spell_deadline
@@ -21,26 +23,32 @@ from service.store import Doc, Store
 log = logging.getLogger(__name__)
 
 
-def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime) -> int:
+def tick(
+    store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory | None = None
+) -> int:
     """Queue what is due at `now`; the number of mails queued."""
+    directory = directory or Directory()
     queued = 0
     for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
         window = record.get("window", {})
         deadline = datetime.fromisoformat(window["deadline"])
-        if now >= deadline and not window.get("closed"):
-            mails = _close(record, rules, now)
-        elif (
-            now >= _reminder_time(deadline, rules) and not window.get("reminded") and not window.get("closed")
-        ):
-            mails = _reminders(record, "reminder")
-            window["reminded"] = True
-        else:
+        due_close = now >= deadline and not window.get("closed")
+        due_reminder = now >= _reminder_time(deadline, rules) and not window.get("reminded")
+        if not (due_close or due_reminder) or window.get("closed"):
             continue  # nothing due: the record stays as it is
         with store.transaction() as txn:
-            for mail in mails:
+            mailer = notices.Mailer(txn, rules, outbox.address, outbox.domain, now, directory)
+            if due_close:
+                mailer.mails += _close(record, rules, now)
+                if record["state"] == State.CONFIRMED:
+                    notices.assign(mailer, record)
+            else:
+                mailer.mails += _reminders(record, "reminder")
+                window["reminded"] = True
+            for mail in mailer.mails:
                 queued += outbox.enqueue(txn, mail, now)
             txn.put(records.RECORDS, record["record"], record)
-    return queued
+    return queued + followup.tick(store, outbox, rules, now, directory)
 
 
 def _reminder_time(deadline: datetime, rules: Rules) -> datetime:
@@ -115,9 +123,10 @@ def _silent_heads(record: Doc, rules: Rules) -> list[Doc]:
     return [p for p in records.silent(record) if p["email"].lower() in heads]
 
 
-def next_due(store: Store, rules: Rules) -> datetime | None:
+def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The soonest moment a tick has something to do, so the daemon wakes for it."""
-    moments: list[datetime] = []
+    later = followup.next_due(store, rules, now)
+    moments: list[datetime] = [later] if later else []
     for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
         window = record.get("window", {})
         if window.get("closed"):

@@ -1,0 +1,326 @@
+"""Item commands from a reply: each line resolved to one item, authorized, applied, answered.
+
+Lines are independent: `#3 完成` applies even when the next line names an item that does not
+exist. Each line gets its own outcome in one receipt. A line that could mean more than one
+item applies to none; the receipt lists the sender's open items with their ids instead.
+Someone who may not act on an item learns nothing about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from parsers.classify import RECORD_TOKEN
+from parsers.commands import Command, CommandReading, CommandWords, Problem, Verb, read_commands
+from parsers.message import Attachment
+from service import evidence, items, notices, roles
+from service.config import CommandRules
+from service.handlers import queue_reply
+from service.items import ItemEvent, ItemRefused, Status
+from service.outcomes import Applied, Rejected, Reply
+from service.records import State
+from service.store import Doc
+
+if TYPE_CHECKING:
+    from service.pipeline import Context
+
+
+OWNER_VERBS = (Verb.DONE, Verb.PROGRESS, Verb.DELAY, Verb.BLOCKED)
+
+
+@dataclass
+class LineResult:
+    line: str
+    verb: str
+    outcome: str  # applied, problem, ambiguous, no_such_item, other_record, refused, not_now, evidence_needed
+    item: str = ""
+    title: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def command_words(rules: CommandRules) -> CommandWords:
+    verbs = tuple(
+        (verb, word)
+        for verb, words in (
+            (Verb.DONE, rules.done),
+            (Verb.PROGRESS, rules.progress),
+            (Verb.DELAY, rules.delay),
+            (Verb.BLOCKED, rules.blocked),
+            (Verb.CANCEL, rules.cancel),
+            (Verb.VERIFY, rules.verify),
+            (Verb.REJECT, rules.reject),
+        )
+        for word in words
+    )
+    return CommandWords(
+        verbs, tuple(rules.reason_labels), tuple(rules.support_labels), tuple(rules.not_commands)
+    )
+
+
+def reply_day(ctx: Context) -> date:
+    """The day the reply was written, for 下周五; our own clock when its Date is missing or absurd."""
+    sent = ctx.msg.date
+    if sent is None or sent.tzinfo is None or sent > ctx.now or (ctx.now - sent).days > 30:
+        return ctx.now.astimezone(ctx.rules.tz).date()
+    return sent.astimezone(ctx.rules.tz).date()
+
+
+def read(ctx: Context, text: str) -> CommandReading:
+    words = command_words(ctx.rules.actions.commands)
+    vague = tuple(ctx.rules.parsing.get("vague_deadlines", []))
+    words = CommandWords(words.verbs, words.reason_labels, words.support_labels, words.not_commands, vague)
+    return read_commands(text, words, reply_day(ctx))
+
+
+def acts_on_items(ctx: Context, record: Doc, reading: CommandReading) -> bool:
+    """Whether the commands are the sender's to give; if not, an attendee's reply is an answer."""
+    sender = ctx.msg.from_addr.lower()
+    tracked = items.sync_from_minutes(ctx.txn, record, ctx.now)
+    for command in reading.commands:
+        if command.verb in OWNER_VERBS and any(roles.owns(i, sender) for i in tracked):
+            return True
+        if command.verb in (Verb.VERIFY, Verb.REJECT) and roles.same(
+            roles.tracker_of(record, ctx.rules), sender
+        ):
+            return True
+        if command.verb == Verb.CANCEL and roles.may_cancel(record, sender):
+            return True
+    return False
+
+
+def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]:
+    """Apply every command line; the caller sends the receipt and records the outcome."""
+    tracked = {i["no"]: i for i in items.sync_from_minutes(ctx.txn, record, ctx.now)}
+    kept, refused_files = evidence.check(ctx.msg.attachments, ctx.rules.actions.evidence)
+    ctx.facts["refused_files"] = refused_files
+    subject_item = _subject_item(ctx, record)
+    results = [_one(ctx, record, tracked, command, subject_item, kept) for command in reading.commands]
+    for item in tracked.values():
+        ctx.txn.put(items.ITEMS, item["id"], item)
+    return results
+
+
+def _subject_item(ctx: Context, record: Doc) -> int | None:
+    token = RECORD_TOKEN.search(ctx.msg.subject)
+    if token and token.group(1) == record["record"] and token.group(2):
+        return int(token.group(2))
+    return None
+
+
+def _one(
+    ctx: Context,
+    record: Doc,
+    tracked: dict[int, Doc],
+    command: Command,
+    subject_item: int | None,
+    files: list[Attachment],
+) -> LineResult:
+    sender = ctx.msg.from_addr.lower()
+    result = LineResult(command.line, command.verb.value, "applied")
+    if command.record and command.record != record["record"]:
+        result.outcome, result.detail = "other_record", {"record": command.record}
+        return result
+    number = command.item if command.item is not None else subject_item
+    if number is None:
+        candidates = _candidates(ctx, record, tracked, command.verb, sender)
+        if len(candidates) != 1:
+            result.outcome = "ambiguous" if candidates else "nothing_open"
+            return result
+        number = candidates[0]["no"]
+    item = tracked.get(number)
+    if item is None:
+        result.outcome, result.detail = "no_such_item", {"item": f"{record['record']}#{number}"}
+        return result
+    if not _may(ctx, record, item, command.verb, sender):
+        result.outcome = "refused"  # nothing of the item: not its title, not its owner
+        return result
+    result.item, result.title = item["id"], item["title"]
+    if command.problem is not None and not _problem_solved(ctx, command):
+        result.outcome = "problem"
+        result.detail = {"problem": command.problem.value, "date": _spell(command.new_date, record)}
+        return result
+    try:
+        _apply(ctx, record, item, command, files, result)
+    except ItemRefused as refused:
+        result.outcome, result.detail = "not_now", {"status": refused.status}
+    return result
+
+
+def _candidates(ctx: Context, record: Doc, tracked: dict[int, Doc], verb: Verb, sender: str) -> list[Doc]:
+    if verb in OWNER_VERBS:
+        return [i for i in tracked.values() if roles.owns(i, sender) and items.is_open(i)]
+    if verb in (Verb.VERIFY, Verb.REJECT):
+        if not roles.same(roles.tracker_of(record, ctx.rules), sender):
+            return []
+        return [i for i in tracked.values() if i["status"] == Status.PENDING]
+    if roles.may_cancel(record, sender):
+        return [i for i in tracked.values() if items.is_open(i)]
+    return []
+
+
+def _may(ctx: Context, record: Doc, item: Doc, verb: Verb, sender: str) -> bool:
+    if verb in OWNER_VERBS:
+        return roles.owns(item, sender)
+    if verb in (Verb.VERIFY, Verb.REJECT):
+        return roles.same(roles.tracker_of(record, ctx.rules), sender)
+    return roles.may_cancel(record, sender)
+
+
+def _problem_solved(ctx: Context, command: Command) -> bool:
+    # "受阻:等法务部审核合同" names the department that must help: that is the support asked for.
+    return command.problem == Problem.NO_SUPPORT and bool(
+        roles.departments_named(ctx.directory, command.reason)
+    )
+
+
+def _apply(
+    ctx: Context, record: Doc, item: Doc, command: Command, files: list[Attachment], result: LineResult
+) -> None:
+    by, message_id, now = ctx.msg.from_addr, ctx.msg.message_id, ctx.now
+    day = reply_day(ctx)
+    if command.verb == Verb.DONE:
+        _done(ctx, record, item, command, files, result, day)
+    elif command.verb == Verb.PROGRESS:
+        items.apply(item, ItemEvent.PROGRESS, now, by, message_id, command.note, percent=command.percent)
+        result.detail = {"percent": command.percent, "note": command.note}
+    elif command.verb == Verb.DELAY:
+        assert command.new_date is not None
+        previous = item["due"]
+        delay = {
+            "at": now.isoformat(),
+            "from": previous,
+            "to": command.new_date.isoformat(),
+            "reason": command.reason,
+            "by": by,
+            "message_id": message_id,
+        }
+        items.apply(
+            item,
+            ItemEvent.DELAYED,
+            now,
+            by,
+            message_id,
+            command.reason,
+            due=command.new_date.isoformat(),
+            delays=[*item.get("delays", []), delay],
+        )
+        slip = (command.new_date - date.fromisoformat(item["planned"])).days if item.get("planned") else None
+        result.detail = {
+            "date": _spell(command.new_date, record),
+            "from": previous,
+            "reason": command.reason,
+            "slip_days": slip,
+            "delays": len(item["delays"]),
+        }
+        notices.delayed(ctx, record, item, result.detail)
+    elif command.verb == Verb.BLOCKED:
+        support = command.support or command.reason
+        named = roles.departments_named(ctx.directory, support) or list(item.get("supporting", []))
+        blocked = {"reason": command.reason, "support": support, "departments": named, "at": now.isoformat()}
+        items.apply(item, ItemEvent.BLOCKED, now, by, message_id, command.reason, blocked=blocked)
+        told = notices.blocked(ctx, record, item, blocked)
+        result.detail = {"reason": command.reason, "support": support, "told": told}
+    elif command.verb == Verb.CANCEL:
+        items.apply(item, ItemEvent.CANCELLED, now, by, message_id, command.reason)
+        notices.cancelled(ctx, record, item, command.reason)
+        result.detail = {"reason": command.reason}
+    elif command.verb == Verb.VERIFY:
+        items.apply(
+            item, ItemEvent.VERIFIED, now, by, message_id, command.note, actual=item.get("submitted_on")
+        )
+        notices.verified(ctx, record, item)
+        result.detail = {"actual": item["actual"]}
+    elif command.verb == Verb.REJECT:
+        items.apply(item, ItemEvent.REJECTED, now, by, message_id, command.reason, submitted_on=None)
+        notices.rejected(ctx, record, item, command.reason)
+        result.detail = {"reason": command.reason}
+
+
+def _done(
+    ctx: Context,
+    record: Doc,
+    item: Doc,
+    command: Command,
+    files: list[Attachment],
+    result: LineResult,
+    day: date,
+) -> None:
+    rules = ctx.rules.actions
+    if rules.evidence.required and not files:
+        if item["status"] not in items.OPEN and item["status"] != Status.PENDING:
+            raise ItemRefused(item["status"], ItemEvent.DONE)
+        result.outcome = "evidence_needed"
+        result.detail = {"refused_files": [f.filename for f in ctx.facts.get("refused_files", [])]}
+        return
+    stored = [
+        evidence.store(ctx.settings.data_dir, record["record"], item["no"], f, ctx.now, ctx.msg.message_id)
+        for f in files
+    ]
+    known = {e["sha256"] for e in item.get("evidence", [])}
+    fresh = [e for e in stored if e["sha256"] not in known]
+    kept = [*item.get("evidence", []), *fresh]
+    if rules.verification:
+        items.apply(
+            item,
+            ItemEvent.SUBMITTED,
+            ctx.now,
+            ctx.msg.from_addr,
+            ctx.msg.message_id,
+            command.note,
+            evidence=kept,
+            submitted_on=day.isoformat(),
+        )
+        notices.to_verify(ctx, record, item, files)
+    else:
+        items.apply(
+            item, ItemEvent.DONE, ctx.now, ctx.msg.from_addr, ctx.msg.message_id, command.note,
+            evidence=kept, actual=day.isoformat(),
+        )  # fmt: skip
+    result.detail = {
+        "files": [e["filename"] for e in stored],
+        "status": item["status"],
+        "actual": day.isoformat(),
+    }
+
+
+def _spell(day: date | None, record: Doc) -> str:
+    return notices.spell_day(day, record["language"]) if day else ""
+
+
+def open_items_of(ctx: Context, record: Doc, address: str) -> list[dict[str, Any]]:
+    return [
+        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
+        for i in items.of_record(ctx.txn, record)
+        if roles.owns(i, address) and items.is_open(i)
+    ]
+
+
+def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str, Any] | None = None) -> None:
+    """One receipt for all lines; Applied if anything changed, else Rejected with that receipt."""
+    ctx.lang = record["language"]
+    open_items = open_items_of(ctx, record, ctx.msg.from_addr)
+    reply = Reply(
+        "item_receipt",
+        {
+            "record": record["record"],
+            "name": record["name"],
+            "results": [r.__dict__ for r in results],
+            "open_items": open_items,
+            "refused_files": [f.__dict__ for f in ctx.facts.get("refused_files", [])],
+            "evidence_rules": ctx.rules.actions.evidence.model_dump(),
+            "evidence_required": ctx.rules.actions.evidence.required,
+            "first": open_items[0]["id"].rpartition("#")[2] if open_items else 1,
+            **(extra or {}),
+        },
+    )
+    summary = "; ".join(f"{r.item or '?'} {r.verb}: {r.outcome}" for r in results)
+    if any(r.outcome == "applied" for r in results) or (extra or {}).get("answer"):
+        queue_reply(ctx, reply, "items")
+        raise Applied(f"{record['record']}: {summary}")
+    raise Rejected(f"{record['record']}: nothing applied ({summary})", reply=reply)
+
+
+def awaiting(record: Doc) -> bool:
+    return record["state"] == State.AWAITING

@@ -1,0 +1,184 @@
+"""Action items as tracked things: one document each, its state machine and its audit log.
+
+An item is made from the minutes the first time anyone needs it (an owner reporting done
+while the minutes are still being confirmed, or the assignment once they are). The
+planned date is the one the minutes gave; a delay moves `due` and keeps `planned`, so the
+on-time rate is always measured against what the meeting agreed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from service.store import Doc, Store, Transaction
+
+ITEMS = "items"
+
+
+class Status(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending_verification"
+    DONE = "done"
+    DELAYED = "delayed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DELAYED, Status.BLOCKED)
+CLOSED = (Status.DONE, Status.CANCELLED)
+
+
+class ItemEvent(StrEnum):
+    PROGRESS = "progress"
+    DONE = "done"  # finished, no verification wanted
+    SUBMITTED = "submitted"  # finished, waiting for the tracker
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    DELAYED = "delayed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+_ACTIVE = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DELAYED, Status.BLOCKED)
+TRANSITIONS: dict[tuple[Status, ItemEvent], Status] = {
+    **{(s, ItemEvent.PROGRESS): Status.IN_PROGRESS for s in _ACTIVE},
+    **{(s, ItemEvent.DONE): Status.DONE for s in _ACTIVE},
+    **{(s, ItemEvent.SUBMITTED): Status.PENDING for s in _ACTIVE},
+    **{(s, ItemEvent.DELAYED): Status.DELAYED for s in _ACTIVE},
+    **{(s, ItemEvent.BLOCKED): Status.BLOCKED for s in _ACTIVE},
+    **{(s, ItemEvent.CANCELLED): Status.CANCELLED for s in (*_ACTIVE, Status.PENDING)},
+    (Status.PENDING, ItemEvent.VERIFIED): Status.DONE,
+    (Status.PENDING, ItemEvent.REJECTED): Status.IN_PROGRESS,
+    (Status.PENDING, ItemEvent.DONE): Status.PENDING,  # more evidence while waiting
+    (Status.PENDING, ItemEvent.SUBMITTED): Status.PENDING,
+}
+
+
+class ItemRefused(Exception):
+    """The item's status does not take this event (done twice, delay a cancelled item)."""
+
+    def __init__(self, status: str, event: ItemEvent) -> None:
+        super().__init__(f"{event.value} refused in status {status}")
+        self.status = status
+        self.event = event
+
+
+def item_id(record: str, no: int) -> str:
+    return f"{record}#{no}"
+
+
+def apply(
+    item: Doc, event: ItemEvent, now: datetime, by: str, message_id: str, note: str = "", **fields: Any
+) -> Status:
+    """Move `item` along the table, write `fields` and one audit entry; ItemRefused otherwise."""
+    current = Status(item["status"])
+    target = TRANSITIONS.get((current, event))
+    if target is None:
+        raise ItemRefused(current.value, event)
+    item.update(fields)
+    item["status"] = target.value
+    item.setdefault("history", []).append(
+        {
+            "at": now.isoformat(),
+            "event": event.value,
+            "from": current.value,
+            "to": target.value,
+            "by": by,
+            "message_id": message_id,
+            "note": note,
+        }
+    )
+    return target
+
+
+def sync_from_minutes(txn: Transaction, record: Doc, now: datetime) -> list[Doc]:
+    """The record's items, made or refreshed from its current minutes.
+
+    An item nobody has acted on follows the minutes (a revision moved its date); one with
+    history keeps what its owner and tracker made of it.
+    """
+    found: list[Doc] = []
+    for entry in record["minutes"].get("items", []):
+        if not entry.get("owner"):
+            continue
+        key = item_id(record["record"], entry["no"])
+        item = txn.get(ITEMS, key)
+        if item is None or not item.get("history"):
+            item = _from_minutes(record, entry, now, item)
+            txn.put(ITEMS, key, item)
+        found.append(item)
+    return found
+
+
+def _from_minutes(record: Doc, entry: Doc, now: datetime, old: Doc | None) -> Doc:
+    written = entry.get("status") or Status.NOT_STARTED
+    status = written if written in (Status.NOT_STARTED, Status.IN_PROGRESS) else Status.NOT_STARTED
+    return {
+        "id": item_id(record["record"], entry["no"]),
+        "record": record["record"],
+        "no": entry["no"],
+        "title": entry.get("title", ""),
+        "owner": entry["owner"],
+        "department": entry.get("department") or entry["owner"].get("department", ""),
+        "supporting": entry.get("supporting", []),
+        "criterion": entry.get("criterion", ""),
+        "support": entry.get("support", ""),
+        "priority": entry.get("priority", ""),
+        "notes": entry.get("notes", ""),
+        "planned": entry.get("due"),
+        "due": entry.get("due"),
+        "actual": None,
+        "status": status,
+        "percent": None,
+        "delays": [],
+        "evidence": [],
+        "history": [],
+        "created_at": (old or {}).get("created_at") or now.isoformat(),
+    }
+
+
+def of_record(store: Store | Transaction, record: Doc) -> list[Doc]:
+    """The items of the record's current minutes that are tracked, in their order."""
+    found = (store.get(ITEMS, item_id(record["record"], e["no"])) for e in record["minutes"].get("items", []))
+    return [item for item in found if item is not None]
+
+
+def all_items(store: Store) -> list[Doc]:
+    return sorted(store.all(ITEMS), key=lambda i: (i["record"], i["no"]))
+
+
+def is_open(item: Doc) -> bool:
+    return item["status"] in OPEN
+
+
+def due_date(item: Doc) -> date | None:
+    return date.fromisoformat(item["due"]) if item.get("due") else None
+
+
+def planned_date(item: Doc) -> date | None:
+    return date.fromisoformat(item["planned"]) if item.get("planned") else None
+
+
+def as_json(item: Doc) -> dict[str, Any]:
+    return {
+        "id": item["id"],
+        "title": item["title"],
+        "owner": item["owner"],
+        "department": item["department"],
+        "due": item["due"],
+        "planned": item["planned"],
+        "actual": item.get("actual"),
+        "criterion": item["criterion"],
+        "status": item["status"],
+        "percent": item.get("percent"),
+        "delays": item.get("delays", []),
+        "blocked": item.get("blocked"),
+        "evidence": [
+            {k: e[k] for k in ("filename", "sha256", "size", "content_type", "at")}
+            for e in item.get("evidence", [])
+        ],
+        "history": item.get("history", []),
+    }

@@ -1,0 +1,285 @@
+"""Mail about action items: assignments (with an .ics), and what owners, trackers and heads are told.
+
+Every mail names its item or record in the subject (`[2024-OPS-001#2] …`) and carries a reply
+address bound to its recipient, so an answer finds its way back whatever the client does to
+the thread. Keys name the cause, so queuing the same notice twice sends it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from icalendar import Calendar, Event
+
+from parsers.message import Attachment
+from parsers.people import Directory
+from service import items, records, roles
+from service.config import Rules
+from service.outbox import OutgoingMail, message_id_for
+from service.store import Doc, Transaction
+
+if TYPE_CHECKING:
+    from service.pipeline import Context
+
+WEEKDAYS_ZH = "一二三四五六日"
+MAX_FORWARDED_EVIDENCE = 10 * 1024 * 1024
+
+
+@dataclass
+class Mailer:
+    """Where notices go: the open transaction (reply keys, threads) and the list of mails."""
+
+    txn: Transaction
+    rules: Rules
+    address: str
+    domain: str
+    now: datetime
+    directory: Directory
+    mails: list[OutgoingMail] = field(default_factory=list)
+
+
+def mailer_of(ctx: Context) -> Mailer:
+    return Mailer(
+        ctx.txn, ctx.rules, ctx.settings.address, ctx.outbox.domain, ctx.now, ctx.directory, ctx.replies
+    )
+
+
+def spell_day(day: date, lang: str) -> str:
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日(星期{WEEKDAYS_ZH[day.weekday()]})"
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def item_subject(record: Doc, item: Doc, zh: str, en: str) -> str:
+    label = zh if record["language"] == "zh" else en
+    return f"[{item['id']}] {label}{':' if record['language'] == 'zh' else ': '}{item['title']}"
+
+
+def reply_to(mailer: Mailer, record: Doc, address: str) -> str:
+    """The plus address bound to `address` for this record (made once, kept on the record)."""
+    address = address.lower()
+    key = record.setdefault("reply_keys", {}).get(address)
+    if key is None:
+        key = records.new_reply_key(mailer.txn, record["record"], address)
+        record["reply_keys"][address] = key
+    local = mailer.address.partition("@")[0]
+    return f"{local}+{key}@{mailer.domain}"
+
+
+def send(mailer: Mailer, record: Doc, mail: OutgoingMail, bound_to: str = "") -> None:
+    """Queue `mail`, remember its Message-ID as a thread of the record, bind its reply address."""
+    if bound_to:
+        mail.reply_to = reply_to(mailer, record, bound_to)
+    mailer.mails.append(mail)
+    records.remember_thread(
+        mailer.txn, message_id_for(mail.key, mailer.domain), record["record"], record["version"]
+    )
+
+
+def item_row(item: Doc, lang: str) -> dict[str, Any]:
+    due = items.due_date(item)
+    return {
+        "id": item["id"],
+        "title": item["title"],
+        "owner": item["owner"]["name"],
+        "department": item["department"],
+        "due": item["due"] or "",
+        "due_spelled": spell_day(due, lang) if due else "",
+        "planned": item.get("planned") or "",
+        "criterion": item.get("criterion", ""),
+        "support": item.get("support", ""),
+        "status": item["status"],
+        "percent": item.get("percent"),
+    }
+
+
+# -- assignment --------------------------------------------------------------
+
+
+def assign(mailer: Mailer, record: Doc) -> int:
+    """One mail per owner with their items of this meeting; the number of owners told."""
+    tracked = items.sync_from_minutes(mailer.txn, record, mailer.now)
+    by_owner: dict[str, list[Doc]] = {}
+    for item in tracked:
+        if items.is_open(item):
+            by_owner.setdefault(item["owner"]["email"].lower(), []).append(item)
+    tracker = roles.tracker_of(record, mailer.rules)
+    for address, owned in by_owner.items():
+        for item in owned:
+            item.setdefault("assigned_at", mailer.now.isoformat())
+            mailer.txn.put(items.ITEMS, item["id"], item)
+        attachments = []
+        if mailer.rules.actions.calendar_attachment:
+            attachments.append(
+                ("deadlines.ics", "text/calendar", calendar_file(record, owned, mailer.domain))
+            )
+        zh = record["language"] == "zh"
+        send(
+            mailer,
+            record,
+            OutgoingMail(
+                key=f"{record['record']}:v{record['version']}:assign:{address}",
+                to=[owned[0]["owner"]["email"]],
+                subject=records.subject(record, "您的行动项", "Your action items", record["name"]),
+                template="assignment",
+                lang=record["language"],
+                context={
+                    "greeting_name": owned[0]["owner"]["name"],
+                    "record": record["record"],
+                    "name": record["name"],
+                    "tracker": tracker["name"],
+                    "items": [item_row(i, record["language"]) for i in owned],
+                    "verification": mailer.rules.actions.verification,
+                    "evidence_required": mailer.rules.actions.evidence.required,
+                    "first": owned[0]["no"],
+                    "zh": zh,
+                },
+                attachments=attachments,
+            ),
+            bound_to=address,
+        )
+    return len(by_owner)
+
+
+def calendar_file(record: Doc, owned: list[Doc], domain: str) -> bytes:
+    """An iCalendar file with one all-day entry per deadline (RFC 5545, METHOD:PUBLISH)."""
+    cal = Calendar()
+    cal.add("prodid", "-//minutesd//action items//")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    for item in owned:
+        due = items.due_date(item)
+        if due is None:
+            continue
+        event = Event()
+        event.add("uid", f"{item['id']}@{domain}")
+        event.add("summary", f"[{item['id']}] {item['title']}")
+        event.add("description", item.get("criterion") or "")
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+        event.add("dtstamp", datetime.fromisoformat(item.get("assigned_at") or item["created_at"]))
+        event.add("sequence", len(item.get("delays", [])))
+        cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+# -- what a command causes ---------------------------------------------------
+
+
+def _base(record: Doc, item: Doc) -> dict[str, Any]:
+    return {
+        "record": record["record"],
+        "name": record["name"],
+        "item": item_row(item, record["language"]),
+    }
+
+
+def _notice(
+    ctx: Context,
+    record: Doc,
+    item: Doc,
+    event: str,
+    to: list[Doc],
+    cc: list[Doc],
+    extra: dict[str, Any],
+    attachments: list[tuple[str, str, bytes]] | None = None,
+) -> list[str]:
+    """Queue one notice; the people told, by name. The sender is never told what they just wrote."""
+    seen = {ctx.msg.from_addr.lower()}
+    to, cc = _distinct(to, seen), _distinct(cc, seen)
+    if not to:
+        to, cc = cc, []
+    if not to:
+        return []
+    labels = {
+        "to_verify": ("待核实", "To verify"),
+        "delayed": ("延期", "Delayed"),
+        "blocked": ("受阻", "Blocked"),
+        "cancelled": ("已取消", "Cancelled"),
+        "verified": ("已核实完成", "Verified done"),
+        "rejected": ("退回", "Sent back"),
+    }
+    zh, en = labels[event]
+    send(
+        mailer_of(ctx),
+        record,
+        OutgoingMail(
+            key=f"{ctx.msg.message_id}:{event}:{item['id']}",
+            to=[p["email"] for p in to],
+            cc=[p["email"] for p in cc],
+            subject=item_subject(record, item, zh, en),
+            template="item_notice",
+            lang=record["language"],
+            context={
+                **_base(record, item),
+                "event": event,
+                "greeting_name": ("、" if record["language"] == "zh" else ", ").join(p["name"] for p in to),
+                "by": ctx.msg.from_name or ctx.msg.from_addr,
+                **extra,
+            },
+            attachments=attachments or [],
+            in_reply_to=ctx.msg.message_id,
+        ),
+        bound_to=to[0]["email"],
+    )
+    return [p["name"] for p in [*to, *cc]]
+
+
+def _distinct(people: list[Doc], seen: set[str]) -> list[Doc]:
+    kept = []
+    for person in people:
+        address = person["email"].lower()
+        if address not in seen:
+            seen.add(address)
+            kept.append(person)
+    return kept
+
+
+def to_verify(ctx: Context, record: Doc, item: Doc, files: list[Attachment]) -> None:
+    forwarded = []
+    size = 0
+    for f in files:
+        size += len(f.data)
+        if size <= MAX_FORWARDED_EVIDENCE:
+            forwarded.append((f.filename or "evidence", f.content_type or "application/octet-stream", f.data))
+    tracker = roles.tracker_of(record, ctx.rules)
+    evidence = [
+        {"filename": e["filename"], "sha256": e["sha256"], "size": e["size"]} for e in item["evidence"]
+    ]
+    _notice(ctx, record, item, "to_verify", [tracker], [], {"evidence": evidence}, forwarded)
+
+
+def delayed(ctx: Context, record: Doc, item: Doc, detail: dict[str, Any]) -> None:
+    tracker = roles.tracker_of(record, ctx.rules)
+    _notice(ctx, record, item, "delayed", [tracker], [record["host"]], detail)
+
+
+def blocked(ctx: Context, record: Doc, item: Doc, blocked: dict[str, Any]) -> list[str]:
+    heads = [h for h in (roles.head_of(ctx.directory, d) for d in blocked["departments"]) if h]
+    if not heads:
+        own = roles.head_of(ctx.directory, roles.department_of(item, ctx.directory))
+        heads = [own] if own else []
+    tracker = roles.tracker_of(record, ctx.rules)
+    return _notice(ctx, record, item, "blocked", heads, [tracker], {"blocked": blocked})
+
+
+def cancelled(ctx: Context, record: Doc, item: Doc, reason: str) -> None:
+    _notice(
+        ctx,
+        record,
+        item,
+        "cancelled",
+        [item["owner"]],
+        [roles.tracker_of(record, ctx.rules)],
+        {"reason": reason},
+    )
+
+
+def verified(ctx: Context, record: Doc, item: Doc) -> None:
+    _notice(ctx, record, item, "verified", [item["owner"]], [], {"actual": item.get("actual") or ""})
+
+
+def rejected(ctx: Context, record: Doc, item: Doc, reason: str) -> None:
+    _notice(ctx, record, item, "rejected", [item["owner"]], [], {"reason": reason})

@@ -312,6 +312,7 @@ def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str
             "evidence_rules": ctx.rules.actions.evidence.model_dump(),
             "evidence_required": ctx.rules.actions.evidence.required,
             "first": open_items[0]["id"].rpartition("#")[2] if open_items else 1,
+            "answer": None,
             **(extra or {}),
         },
     )

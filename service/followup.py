@@ -145,6 +145,10 @@ def _item_mail(
     notices.send(mailer, record, mail, bound_to=owner["email"])
 
 
+def assigned_by(item: Doc, moment: datetime) -> bool:
+    return bool(item.get("assigned_at")) and datetime.fromisoformat(item["assigned_at"]) <= moment
+
+
 # -- daily digest of important meetings --------------------------------------
 
 
@@ -174,11 +178,7 @@ def _digests(
         key = f"{record['record']}:digest:{day.isoformat()}"
         if not is_important(record, rules) or store.get(OUTBOX, key) is not None:
             continue
-        tracked = [
-            i
-            for i in items.of_record(store, record)
-            if i.get("assigned_at") and i["assigned_at"] <= moment.isoformat()
-        ]
+        tracked = [i for i in items.of_record(store, record) if assigned_by(i, moment)]
         open_items = [i for i in tracked if i["status"] in (*items.OPEN, items.Status.PENDING)]
         if not open_items:
             continue
@@ -259,7 +259,7 @@ def _weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory
     record_docs = {r["record"]: r for r in store.all(records.RECORDS)}
 
     def shown(item: Doc) -> bool:
-        if not item.get("assigned_at") or item["assigned_at"] > moment.isoformat():
+        if not assigned_by(item, moment):
             return False
         if item["status"] not in items.CLOSED:
             return True

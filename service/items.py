@@ -137,6 +137,7 @@ def _from_minutes(record: Doc, entry: Doc, now: datetime, old: Doc | None) -> Do
         "evidence": [],
         "history": [],
         "created_at": (old or {}).get("created_at") or now.isoformat(),
+        **({"assigned_at": old["assigned_at"]} if old and old.get("assigned_at") else {}),
     }
 
 

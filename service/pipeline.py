@@ -147,7 +147,10 @@ class Pipeline:
             self._stages(ctx)
             raise Applied(ctx.facts.get("reason", "handled"))
         except Outcome as outcome:
-            return self._record(ctx, source_ref, digest, archived, outcome)
+            try:
+                return self._record(ctx, source_ref, digest, archived, outcome)
+            except Exception as exc:  # e.g. a reply that cannot be rendered: the message waits in quarantine
+                return self._quarantine(source_ref, digest, archived, msg, now, exc)
         except Exception as exc:
             return self._quarantine(source_ref, digest, archived, msg, now, exc)
 

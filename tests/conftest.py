@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,6 +45,14 @@ def mailstack() -> Iterator[object]:
     finally:
         stack.stop()
         stack.cleanup()
+
+
+@pytest.fixture
+def stack(mailstack: Any) -> Any:
+    """The session's mail stack with every person's inbox emptied."""
+    for user in ["minutes", *PEOPLE]:
+        mailstack.empty(user)
+    return mailstack
 
 
 def write_rules(path: Path, **overrides: dict) -> Path:

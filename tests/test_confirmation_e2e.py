@@ -33,13 +33,6 @@ DRAFTS = {
 }
 
 
-@pytest.fixture
-def stack(mailstack: MailStack) -> MailStack:
-    for user in ["minutes", *PEOPLE]:
-        mailstack.empty(user)
-    return mailstack
-
-
 def env_for(stack: MailStack, tmp_path: Path, now: str) -> dict[str, str]:
     return service_env(
         tmp_path / "data",

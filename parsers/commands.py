@@ -67,7 +67,7 @@ class CommandReading:
     rest: str  # the lines that are not commands
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•·●▪>]\s*)?")
+_BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
     r"^(?:\[?(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\]?\s*)?"
     r"(?:#\s*(?P<hash>\d{1,3})|第\s*(?P<zh>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|条|個|个)"

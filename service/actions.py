@@ -74,20 +74,19 @@ def read(ctx: Context, text: str) -> CommandReading:
     return read_commands(text, words, reply_day(ctx))
 
 
-def acts_on_items(ctx: Context, record: Doc, reading: CommandReading) -> bool:
-    """Whether the commands are the sender's to give; if not, an attendee's reply is an answer."""
+def has_item_role(ctx: Context, record: Doc) -> bool:
+    """Owner of an item, the tracker, or the host or recorder: their command lines are commands.
+
+    Anyone else on the record who writes "#1 完成" while the minutes await confirmation is
+    answering the minutes, and the reply goes to the recorder like any correction.
+    """
     sender = ctx.msg.from_addr.lower()
     tracked = items.sync_from_minutes(ctx.txn, record, ctx.now)
-    for command in reading.commands:
-        if command.verb in OWNER_VERBS and any(roles.owns(i, sender) for i in tracked):
-            return True
-        if command.verb in (Verb.VERIFY, Verb.REJECT) and roles.same(
-            roles.tracker_of(record, ctx.rules), sender
-        ):
-            return True
-        if command.verb == Verb.CANCEL and roles.may_cancel(record, sender):
-            return True
-    return False
+    return (
+        any(roles.owns(i, sender) for i in tracked)
+        or roles.same(roles.tracker_of(record, ctx.rules), sender)
+        or roles.may_cancel(record, sender)
+    )
 
 
 def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]:

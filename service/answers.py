@@ -62,7 +62,7 @@ def handle(ctx: Context) -> None:
         raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=REFUSAL)
     commands = actions.read(ctx, text)
     if commands.commands and (
-        person is None or record["state"] != State.AWAITING or actions.acts_on_items(ctx, record, commands)
+        person is None or record["state"] != State.AWAITING or actions.has_item_role(ctx, record)
     ):
         take_commands(ctx, record, person, match, commands)
     if person is None:

@@ -198,6 +198,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service.demo import play
+
+    rules = load_rules(Path(os.environ["MINUTESD_RULES"]) if os.environ.get("MINUTESD_RULES") else None)
+    target = Path(args.data_dir) if args.data_dir else None
+    if target is not None and target.exists() and any(target.iterdir()):
+        print(f"minutesd demo: {target} is not empty; give an empty or new directory", file=sys.stderr)
+        return 1
+    print(play(rules, target))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     ok = True
     try:
@@ -270,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--quarter", required=True, help="e.g. 2024Q3")
     review.add_argument("--json", action="store_true")
     review.set_defaults(func=cmd_report)
+    demo = sub.add_parser("demo", help="play a whole meeting through the pipeline on the embedded transport")
+    demo.add_argument("--data-dir", help="keep the demo's data here (default: a temporary directory)")
+    demo.set_defaults(func=cmd_demo)
     check = sub.add_parser("check", help="validate the configuration and try the connections")
     check.set_defaults(func=cmd_check)
     return parser

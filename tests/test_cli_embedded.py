@@ -109,3 +109,16 @@ def test_an_unreadable_database_stops_the_daemon_with_the_reason(tmp_path: Path)
     assert result.returncode == 3
     assert "cannot be read" in result.stderr and "not reset" in result.stderr
     assert (data / "db.json").read_text() == "{not json"
+
+
+def test_demo_plays_a_meeting_from_draft_to_weekly_table(tmp_path: Path) -> None:
+    kept = tmp_path / "demo-data"
+    result = run_cli(["demo", "--data-dir", str(kept)], service_env(tmp_path / "unused"), timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for seen in ("修改意见", "会议纪要(第2版,待确认)", "会议纪要已确认", "您的行动项", "待核实", "已核实完成",
+                 "延期", "行动项周报 2024-05-27", "未计为完成"):  # fmt: skip
+        assert seen in out, seen
+    weekly = [p for p in (kept / "maildir" / "sent" / "new").iterdir() if b".xlsx" in p.read_bytes()]
+    assert weekly, "the weekly table went out with its attachment"
+    assert (kept / "evidence" / "2024-OPS-001" / "3").is_dir()

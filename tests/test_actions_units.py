@@ -314,3 +314,36 @@ def test_only_the_owner_updates_only_the_tracker_verifies_and_others_learn_nothi
     first = pipeline.store.get(items.ITEMS, "2024-OPS-001#1")
     assert first["status"] == "done" and first["actual"] == "2024-05-20"
     assert [h["by"] for h in first["history"]] == ["zhao.min@example.test", "wang.lei@example.test"]
+
+
+def test_important_meetings_get_one_digest_a_working_day_and_others_none(tmp_path: Path) -> None:
+    from service import scheduler
+    from tests.conftest import SAMPLES
+
+    pipeline = _pipeline(tmp_path)
+    draft = (
+        (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8").replace("Q3产品规划会", "Q3产品战略会")
+    )
+    assert pipeline.process(_mail("qian.fang", "纪要", draft, "important"), "t:0").outcome == "applied"
+
+    def tick(when: datetime) -> list[str]:
+        scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, when, pipeline.directory)
+        return sorted(d["key"] for d in pipeline.store.all("outbox") if ":digest:" in d["key"])
+
+    assert tick(datetime(2024, 5, 22, 16, 5, tzinfo=SHANGHAI)) == [], (
+        "confirmed by silence, assigned after 09:00"
+    )
+    assert pipeline.store.get("records", "2024-OPS-001")["state"] == "confirmed"
+    thursday = ["2024-OPS-001:digest:2024-05-23"]
+    assert tick(datetime(2024, 5, 23, 8, 59, tzinfo=SHANGHAI)) == []
+    assert tick(datetime(2024, 5, 23, 9, 1, tzinfo=SHANGHAI)) == thursday
+    assert tick(datetime(2024, 5, 23, 17, 0, tzinfo=SHANGHAI)) == thursday, "once a day"
+    assert tick(datetime(2024, 5, 25, 10, 0, tzinfo=SHANGHAI)) == [
+        *thursday,
+        "2024-OPS-001:digest:2024-05-24",
+    ]
+    digest = pipeline.store.get("outbox", thursday[0])
+    assert digest["recipients"] == ["wang.lei@example.test"], "to the tracker"
+    assert tick(datetime(2024, 5, 26, 10, 0, tzinfo=SHANGHAI))[-1] == "2024-OPS-001:digest:2024-05-24", (
+        "no digest on a weekend"
+    )

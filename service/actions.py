@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from parsers.classify import RECORD_TOKEN
 from parsers.commands import Command, CommandReading, CommandWords, Problem, Verb, read_commands
 from parsers.message import Attachment
-from service import evidence, items, notices, roles
+from service import evidence, items, notices, records, roles
 from service.config import CommandRules
 from service.handlers import queue_reply
 from service.items import ItemEvent, ItemRefused, Status
@@ -98,6 +98,7 @@ def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]
     results = [_one(ctx, record, tracked, command, subject_item, kept) for command in reading.commands]
     for item in tracked.values():
         ctx.txn.put(items.ITEMS, item["id"], item)
+    ctx.txn.put(records.RECORDS, record["record"], record)
     return results
 
 

@@ -101,6 +101,13 @@ def sync_from_minutes(txn: Transaction, record: Doc, now: datetime) -> list[Doc]
     history keeps what its owner and tracker made of it.
     """
     found: list[Doc] = []
+    current = {e["no"] for e in record["minutes"].get("items", []) if e.get("owner")}
+    for number in set(record.get("item_numbers", [])) - current:
+        # A revision dropped the item: forget it unless someone already acted on it.
+        gone = txn.get(ITEMS, item_id(record["record"], number))
+        if gone is not None and not gone.get("history"):
+            txn.delete(ITEMS, gone["id"])
+    record["item_numbers"] = sorted(current)
     for entry in record["minutes"].get("items", []):
         if not entry.get("owner"):
             continue

@@ -347,3 +347,33 @@ def test_important_meetings_get_one_digest_a_working_day_and_others_none(tmp_pat
     assert tick(datetime(2024, 5, 26, 10, 0, tzinfo=SHANGHAI))[-1] == "2024-OPS-001:digest:2024-05-24", (
         "no digest on a weekend"
     )
+
+
+def test_a_revision_that_drops_an_untouched_item_forgets_it(tmp_path: Path) -> None:
+    from service.store import Store
+
+    record = {
+        "record": "2024-OPS-001",
+        "minutes": {
+            "items": [
+                {
+                    "no": n,
+                    "title": f"t{n}",
+                    "owner": {"name": "赵敏", "email": "zhao.min@example.test", "department": "客服部"},
+                    "due": "2024-05-27",
+                }
+                for n in (1, 2, 3)
+            ]
+        },
+    }
+    now = datetime(2024, 5, 21, tzinfo=SHANGHAI)
+    with Store(tmp_path) as store:
+        with store.transaction() as txn:
+            found = items.sync_from_minutes(txn, record, now)
+            items.apply(found[0], ItemEvent.PROGRESS, now, "zhao.min@example.test", "<m>")
+            txn.put(items.ITEMS, found[0]["id"], found[0])
+        record["minutes"]["items"] = [record["minutes"]["items"][1]]  # v2 keeps only #2
+        with store.transaction() as txn:
+            items.sync_from_minutes(txn, record, now)
+        kept = [i["id"] for i in items.all_items(store)]
+    assert kept == ["2024-OPS-001#1", "2024-OPS-001#2"], "#1 was acted on and stays; #3 is gone"

@@ -32,6 +32,7 @@ class IntentWords:
 class Reading:
     intent: Intent
     reason: str
+    said_anything: bool = True  # False: no confirm word and no objection phrase at all
 
 
 def read_intent(text: str, words: IntentWords) -> Reading:
@@ -42,7 +43,7 @@ def read_intent(text: str, words: IntentWords) -> Reading:
         return Reading(Intent.OBJECT, f"objection: {objection!r}")
     confirmation = confirm_phrase or _find(body, words.confirm_words)
     if not confirmation:
-        return Reading(Intent.OBJECT, "no clear confirmation: read as a correction")
+        return Reading(Intent.OBJECT, "no clear confirmation: read as a correction", said_anything=False)
     partial = _find(body, words.partial_markers)
     if partial:
         return Reading(Intent.OBJECT, f"confirms only part ({partial!r}): read as a correction")

@@ -20,7 +20,6 @@ from service.config import CommandRules
 from service.handlers import queue_reply
 from service.items import ItemEvent, ItemRefused, Status
 from service.outcomes import Applied, Rejected, Reply
-from service.records import State
 from service.store import Doc
 
 if TYPE_CHECKING:
@@ -321,7 +320,3 @@ def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str
         queue_reply(ctx, reply, "items")
         raise Applied(f"{record['record']}: {summary}")
     raise Rejected(f"{record['record']}: nothing applied ({summary})", reply=reply)
-
-
-def awaiting(record: Doc) -> bool:
-    return record["state"] == State.AWAITING

@@ -62,9 +62,9 @@ def handle(ctx: Context) -> None:
         raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=REFUSAL)
     commands = actions.read(ctx, text)
     if commands.commands and (
-        person is None or record["state"] != State.AWAITING or actions.has_item_role(ctx, record)
+        person is None or record["state"] == State.CONFIRMED or actions.has_item_role(ctx, record)
     ):
-        take_commands(ctx, record, person, match, commands)
+        take_commands(ctx, record, person, match, commands, text)
     if person is None:
         actions.finish(ctx, record, [])  # an owner who wrote no command: their items and how to answer
         return
@@ -78,16 +78,21 @@ def _has_items(ctx: Context, record: Doc, sender: str) -> bool:
 
 
 def take_commands(
-    ctx: Context, record: Doc, person: Doc | None, match: Match, commands: actions.CommandReading
+    ctx: Context, record: Doc, person: Doc | None, match: Match, commands: actions.CommandReading, text: str
 ) -> None:
     results = actions.take(ctx, record, commands)
     extra: dict[str, object] = {}
     stale = match.version is not None and match.version < record["version"]
-    if person is not None and record["state"] == State.AWAITING and not stale and commands.rest:
-        # "确认。\n#1 完成": the line that is not a command still answers the minutes.
-        reading = read_intent(commands.rest, intent_words(ctx.rules.intent))
-        if reading.intent == Intent.CONFIRM or reading.reason.startswith("objection"):
-            record_answer(ctx, record, person, reading, commands.rest)
+    if person is not None and record["state"] != State.CONFIRMED and not stale:
+        applied = any(r.outcome == "applied" for r in results)
+        # "确认。\n#1 完成": the line that is not a command still answers the minutes. When no
+        # line applied ("已完成第一步,其余确认"), the whole reply is read: a partial confirmation
+        # goes to the recorder like any correction. Words with no confirm or objection in
+        # them ("流程文档见附件") answer nothing.
+        said = commands.rest if applied else text
+        reading = read_intent(said, intent_words(ctx.rules.intent))
+        if said and reading.said_anything:
+            record_answer(ctx, record, person, reading, said)
             ctx.txn.put(records.RECORDS, record["record"], record)
             extra["answer"] = reading.intent.value
     actions.finish(ctx, record, results, extra)

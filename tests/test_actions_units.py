@@ -278,7 +278,8 @@ def _two_items_for_zhao_min(tmp_path: Path) -> Any:
 
 def _receipt(pipeline: Any, message_id: str) -> str:
     keys = pipeline.store.get("messages", f"{message_id}@example.test")["replies"]
-    raw = pipeline.store.get("outbox", keys[0])["raw"].encode()
+    answer = [k for k in keys if k.endswith((":item_receipt", ":refusal"))]
+    raw = pipeline.store.get("outbox", answer[-1])["raw"].encode()
     from parsers.message import parse_message
 
     return parse_message(raw).text
@@ -377,3 +378,22 @@ def test_a_revision_that_drops_an_untouched_item_forgets_it(tmp_path: Path) -> N
             items.sync_from_minutes(txn, record, now)
         kept = [i["id"] for i in items.all_items(store)]
     assert kept == ["2024-OPS-001#1", "2024-OPS-001#2"], "#1 was acted on and stays; #3 is gone"
+
+
+def test_an_owners_reply_that_applies_no_command_still_answers_the_minutes(tmp_path: Path) -> None:
+    from service.records import RECORDS
+
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    subject = "Re: [2024-OPS-001] 纪要"
+    partial = pipeline.process(_mail("zhao.min", subject, "已完成第一步,其余确认", "c1"), "t:1")
+    assert partial.outcome == "applied", "a partial confirmation is a correction, never dropped"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    assert record["responses"]["zhao.min@example.test"]["response"] == "objected"
+    assert "已转给记录人和主持人" in _receipt(pipeline, "c1")
+    both = pipeline.process(_mail("chen.jing", subject, "确认\n#1 完成", "c2"), "t:2")
+    assert both.outcome == "applied"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    assert record["responses"]["chen.jing@example.test"]["response"] == "confirmed"
+    assert pipeline.store.get(items.ITEMS, "2024-OPS-001#1")["status"] == "not_started", (
+        "not chen.jing's item"
+    )

@@ -10,9 +10,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from parsers.people import Directory
 from service import items, records, tracker
 from service.clock import Clock
 from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
@@ -146,10 +148,15 @@ def _status_of_record(store: Store, number: str, as_json: bool) -> int:
     return 0
 
 
-def cmd_tracker(args: argparse.Namespace) -> int:
+def _for_tables() -> tuple[Settings, Rules, Directory, date]:
+    """What the tracker and the report read besides the store: rules, directory, today."""
     settings, rules = _load()
-    directory = read_directory(settings.directory_path)
     today = Clock(settings.now).now().astimezone(rules.tz).date()
+    return settings, rules, read_directory(settings.directory_path), today
+
+
+def cmd_tracker(args: argparse.Namespace) -> int:
+    settings, rules, directory, today = _for_tables()
     store = Store(settings.data_dir, read_only=True)
     try:
         chosen = tracker.select(items.all_items(store), directory, args.department or "", args.owner or "")
@@ -172,9 +179,7 @@ def cmd_tracker(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    settings, rules = _load()
-    directory = read_directory(settings.directory_path)
-    today = Clock(settings.now).now().astimezone(rules.tz).date()
+    settings, _, directory, today = _for_tables()
     store = Store(settings.data_dir, read_only=True)
     try:
         meetings = [

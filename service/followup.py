@@ -113,7 +113,12 @@ def _item_mail(
     tracker_person = roles.tracker_of(record, mailer.rules)
     if purpose == "escalate":
         head = roles.head_of(mailer.directory, roles.department_of(item, mailer.directory))
-        if head is None or roles.same(head, owner["email"]):
+        outsider = (
+            head is not None
+            and record.get("confidential")
+            and records.attendee(record, head["email"]) is None
+        )
+        if head is None or roles.same(head, owner["email"]) or outsider:
             head = tracker_person
         cc = [p["email"] for p in (owner, tracker_person) if not roles.same(head, p["email"])]
         context["greeting_name"] = head["name"]
@@ -237,6 +242,9 @@ def weekly_recipients(
     def give(person: Doc | None, item: Doc) -> None:
         if not person or not person.get("email"):
             return
+        record = record_docs[item["record"]]
+        if record.get("confidential") and records.attendee(record, person["email"]) is None:
+            return  # a confidential meeting's items reach only its attendees
         address = person["email"].lower()
         people.setdefault(address, person)
         rows.setdefault(address, {})[item["id"]] = item

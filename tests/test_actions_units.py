@@ -397,3 +397,23 @@ def test_an_owners_reply_that_applies_no_command_still_answers_the_minutes(tmp_p
     assert pipeline.store.get(items.ITEMS, "2024-OPS-001#1")["status"] == "not_started", (
         "not chen.jing's item"
     )
+
+
+@pytest.mark.parametrize("confidential", [False, True])
+def test_the_weekly_table_of_a_confidential_meeting_reaches_only_its_attendees(confidential: bool) -> None:
+    from service.directory import read_directory
+    from tests.conftest import SAMPLES
+
+    li_na = {"name": "李娜", "email": "li.na@example.test", "department": "技术部"}
+    wang_lei = {"name": "王磊", "email": "wang.lei@example.test", "department": "产品部"}
+    record = {"record": "2024-PRD-001", "host": wang_lei, "recorder": wang_lei, "attendees": [li_na, wang_lei],
+              "confidential": confidential}  # fmt: skip
+    item = {"id": "2024-PRD-001#1", "record": "2024-PRD-001", "no": 1, "owner": li_na, "department": "技术部"}
+    directory = read_directory(SAMPLES / "people.yaml")
+    told = [
+        p["email"]
+        for p, _ in followup.weekly_recipients([item], {"2024-PRD-001": record}, load_rules(), directory)
+    ]
+    head = "chen.jing@example.test"  # heads 技术部 and was not at the meeting
+    assert (head in told) is not confidential
+    assert {"li.na@example.test", "wang.lei@example.test"} <= set(told)

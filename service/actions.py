@@ -39,7 +39,7 @@ class LineResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def command_words(rules: CommandRules) -> CommandWords:
+def command_words(rules: CommandRules, vague_dates: tuple[str, ...] = ()) -> CommandWords:
     verbs = tuple(
         (verb, word)
         for verb, words in (
@@ -54,7 +54,7 @@ def command_words(rules: CommandRules) -> CommandWords:
         for word in words
     )
     return CommandWords(
-        verbs, tuple(rules.reason_labels), tuple(rules.support_labels), tuple(rules.not_commands)
+        verbs, tuple(rules.reason_labels), tuple(rules.support_labels), tuple(rules.not_commands), vague_dates
     )
 
 
@@ -67,10 +67,16 @@ def reply_day(ctx: Context) -> date:
 
 
 def read(ctx: Context, text: str) -> CommandReading:
-    words = command_words(ctx.rules.actions.commands)
     vague = tuple(ctx.rules.parsing.get("vague_deadlines", []))
-    words = CommandWords(words.verbs, words.reason_labels, words.support_labels, words.not_commands, vague)
-    return read_commands(text, words, reply_day(ctx))
+    return read_commands(text, command_words(ctx.rules.actions.commands, vague), reply_day(ctx))
+
+
+def tracked(ctx: Context, record: Doc) -> list[Doc]:
+    """The record's items, made or refreshed from its minutes once per message."""
+    cached = ctx.facts.get("items")
+    if cached is None:
+        cached = ctx.facts["items"] = items.sync_from_minutes(ctx.txn, record, ctx.now)
+    return list(cached)
 
 
 def has_item_role(ctx: Context, record: Doc) -> bool:
@@ -80,9 +86,8 @@ def has_item_role(ctx: Context, record: Doc) -> bool:
     answering the minutes, and the reply goes to the recorder like any correction.
     """
     sender = ctx.msg.from_addr.lower()
-    tracked = items.sync_from_minutes(ctx.txn, record, ctx.now)
     return (
-        any(roles.owns(i, sender) for i in tracked)
+        any(roles.owns(i, sender) for i in tracked(ctx, record))
         or roles.same(roles.tracker_of(record, ctx.rules), sender)
         or roles.may_cancel(record, sender)
     )
@@ -90,12 +95,12 @@ def has_item_role(ctx: Context, record: Doc) -> bool:
 
 def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]:
     """Apply every command line; the caller sends the receipt and records the outcome."""
-    tracked = {i["no"]: i for i in items.sync_from_minutes(ctx.txn, record, ctx.now)}
+    by_number = {i["no"]: i for i in tracked(ctx, record)}
     kept, refused_files = evidence.check(ctx.msg.attachments, ctx.rules.actions.evidence)
     ctx.facts["refused_files"] = refused_files
     subject_item = _subject_item(ctx, record)
-    results = [_one(ctx, record, tracked, command, subject_item, kept) for command in reading.commands]
-    for item in tracked.values():
+    results = [_one(ctx, record, by_number, command, subject_item, kept) for command in reading.commands]
+    for item in by_number.values():
         ctx.txn.put(items.ITEMS, item["id"], item)
     ctx.txn.put(records.RECORDS, record["record"], record)
     return results

@@ -18,7 +18,7 @@ from parsers.intent import Reading as IntentReading
 from parsers.message import InboundMessage
 from parsers.reply_text import read_reply
 from parsers.revision import diff_minutes
-from service import actions, intake, items, notices, records, roles
+from service import actions, intake, notices, records
 from service.config import IntentRules
 from service.drafts import parse_message_draft
 from service.handlers import queue_reply
@@ -58,7 +58,7 @@ def handle(ctx: Context) -> None:
         return
     text = read_reply(ctx.msg.text, ctx.msg.html).text
     person = records.attendee(record, sender)
-    if person is None and not _has_items(ctx, record, sender):
+    if person is None and not actions.has_item_role(ctx, record):
         raise Rejected(f"{sender} is not on {record['record']} (matched by {match.how})", reply=REFUSAL)
     commands = actions.read(ctx, text)
     if commands.commands and (
@@ -69,12 +69,6 @@ def handle(ctx: Context) -> None:
         actions.finish(ctx, record, [])  # an owner who wrote no command: their items and how to answer
         return
     answer(ctx, record, person, match, text)
-
-
-def _has_items(ctx: Context, record: Doc, sender: str) -> bool:
-    return any(
-        roles.owns(i, sender) for i in items.sync_from_minutes(ctx.txn, record, ctx.now)
-    ) or roles.same(roles.tracker_of(record, ctx.rules), sender)
 
 
 def take_commands(

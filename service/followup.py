@@ -52,14 +52,15 @@ def item_moments(item: Doc, rules: Rules, calendar: WorkCalendar) -> list[tuple[
 
 def _due_item_mails(item: Doc, rules: Rules, calendar: WorkCalendar, now: datetime) -> list[tuple[str, str]]:
     """(purpose, key) of what is due for this item now: the latest reminder, overdue, escalation."""
+    due = items.due_date(item)
+    if due is None:
+        return []
     assigned = datetime.fromisoformat(item.get("assigned_at") or item["created_at"])
     passed = [(p, m) for p, m in item_moments(item, rules, calendar) if assigned <= m <= now]
     found = []
     reminders = [(p, m) for p, m in passed if p.startswith("remind")]
-    overdue_started = any(p == "overdue" for p, _ in passed) or (
-        items.due_date(item) is not None and now.astimezone(rules.tz).date() > items.due_date(item)  # type: ignore[operator]
-    )
-    if reminders and not overdue_started:
+    # The overdue notice falls after the deadline's day, so past that day no reminder is due.
+    if reminders and now.astimezone(rules.tz).date() <= due:
         found.append(max(reminders, key=lambda pm: pm[1])[0])
     found += [p for p, _ in passed if p in ("overdue", "escalate")]
     return [(p, f"{item['id']}:due{item['due']}:{p}") for p in found]

@@ -109,13 +109,14 @@ def row(item: Doc, lang: str, directory: Directory | None = None) -> dict[str, s
     if item.get("notes"):
         notes.append(item["notes"])
     department = roles.department_of(item, directory) if directory else item["department"]
+    finished = finished_on(item)
     return {
         "item": item["id"],
         "title": item["title"],
         "owner": item["owner"]["name"],
         "department": department,
         "planned": item.get("planned") or "",
-        "actual": (finished_on(item) or "") and str(finished_on(item)),
+        "actual": str(finished or ""),
         "status": STATUS_LABELS["zh" if zh else "en"].get(item["status"], item["status"]),
         "deliverable": "、".join(e["filename"] for e in item.get("evidence", [])) or "-",
         "notes": ";".join(notes) if zh else "; ".join(notes),

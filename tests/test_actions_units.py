@@ -25,14 +25,7 @@ WEDNESDAY = date(2024, 5, 22)
 
 def words() -> Any:
     rules = load_rules()
-    base = command_words(rules.actions.commands)
-    return type(base)(
-        base.verbs,
-        base.reason_labels,
-        base.support_labels,
-        base.not_commands,
-        tuple(rules.parsing["vague_deadlines"]),
-    )
+    return command_words(rules.actions.commands, tuple(rules.parsing["vague_deadlines"]))
 
 
 @pytest.mark.parametrize(

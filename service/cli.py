@@ -15,18 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from parsers.people import Directory
-from service import items, records, tracker
-from service.clock import Clock
-from service.config import ConfigError, Rules, Settings, load_rules, settings_from_env
+from service.core.clock import Clock
+from service.core.config import ConfigError, Rules, Settings, load_rules, settings_from_env
+from service.core.directory import read_directory
+from service.core.store import Store, StoreError
 from service.daemon import Daemon, build_mailbox, build_transport
-from service.directory import read_directory
-from service.drafts import parse_file
-from service.handlers import ADDRESSES
-from service.mailbox import MailboxUnavailable
-from service.outbox import counts_by_state
+from service.items import state, tracker
+from service.items.status import status_json
+from service.mail.bounces import ADDRESSES
+from service.mail.mailbox import MailboxUnavailable
+from service.mail.outbox import counts_by_state
+from service.mail.sender import TemporaryFailure, drain
+from service.minutes import records
+from service.minutes.drafts import parse_file
 from service.pipeline import Pipeline, outcome_counts
-from service.sender import TemporaryFailure, drain
-from service.store import Store, StoreError
 
 log = logging.getLogger("minutesd")
 
@@ -130,8 +132,8 @@ def _status_of_record(store: Store, number: str, as_json: bool) -> int:
     if record is None:
         print(f"no record {number}", file=sys.stderr)
         return 1
-    tracked = {item["no"]: item for item in items.of_record(store, record)}
-    status = records.status_json(record, tracked)
+    tracked = {item["no"]: item for item in state.of_record(store, record)}
+    status = status_json(record, tracked)
     if as_json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
@@ -159,7 +161,7 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     settings, rules, directory, today = _for_tables()
     store = Store(settings.data_dir, read_only=True)
     try:
-        chosen = tracker.select(items.all_items(store), directory, args.department or "", args.owner or "")
+        chosen = tracker.select(state.all_items(store), directory, args.department or "", args.owner or "")
     finally:
         store.close()
     lang = args.lang or rules.service.default_language
@@ -191,7 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             }
             for r in store.all(records.RECORDS)
         ]
-        all_items = items.all_items(store)
+        all_items = state.all_items(store)
     finally:
         store.close()
     try:

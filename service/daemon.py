@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from service import scheduler
-from service.clock import Clock
-from service.config import Rules, Settings
-from service.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
+from service.core.clock import Clock
+from service.core.config import Rules, Settings
+from service.core.store import Store
+from service.mail.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
+from service.mail.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
 from service.pipeline import Pipeline
-from service.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
-from service.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from parsers.message import InboundMessage, parse_message
-from service import items, tracker
-from service.clock import Clock, parse_instant
-from service.config import REPO_ROOT, Rules, settings_from_env
+from service.core.clock import Clock, parse_instant
+from service.core.config import REPO_ROOT, Rules, settings_from_env
+from service.core.directory import read_directory
+from service.core.store import Store
 from service.daemon import Daemon
-from service.directory import read_directory
-from service.store import Store
+from service.items import state, tracker
 
 DEMO = REPO_ROOT / "demo"
 DOMAIN = "demo.example"
@@ -170,7 +170,7 @@ def play(rules: Rules, data_dir: Path | None = None) -> str:
         )
         demo.step("2024-05-27T09:05:00+08:00", "Monday: the weekly tracker (.xlsx and .csv attached)")
         with Store(demo.data_dir, read_only=True) as store:
-            chosen = items.all_items(store)
+            chosen = state.all_items(store)
         directory = read_directory(DEMO / "people.yaml")
         rows = [tracker.row(i, "zh", directory) for i in chosen]
         today = parse_instant("2024-05-27T09:05:00+08:00").astimezone(rules.tz).date()

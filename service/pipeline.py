@@ -1,4 +1,7 @@
-"""One inbound message: archive → parse → classify → match → authorize → handle → record.
+"""One inbound message: archive → parse → classify → skip what is not for us → route → record.
+
+`STAGES` below is the whole flow after parsing, in order; `routes.route` matches the
+message to its record, decides who may do what, and hands it to its handler.
 
 Each message ends in exactly one stored outcome. A stage ends a message early by
 raising an Outcome (Ignored, Rejected with a reply); any other exception
@@ -14,22 +17,25 @@ import logging
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from parsers.classify import AutomaticPolicy, Classification, Kind, classify
+from parsers.classify import AutomaticPolicy, Kind, classify
 from parsers.message import InboundMessage, parse_message
-from parsers.people import Directory
-from service import answers, handlers
-from service.clock import Clock
-from service.config import Rules, Settings
-from service.directory import read_directory
-from service.outbox import Outbox, OutgoingMail, confirm_copy
-from service.outcomes import Applied, Ignored, Outcome, OutcomeKind
-from service.render import language_of
-from service.store import Store, Transaction
+from service import routes
+from service.context import Context, queue_reply
+from service.core.clock import Clock
+from service.core.config import Rules, Settings
+from service.core.directory import read_directory
+from service.core.outcomes import Applied, Ignored, Outcome, OutcomeKind
+from service.core.store import Doc, Store, Transaction
+from service.items import notices
+from service.mail.bounces import record_bounce
+from service.mail.outbox import Outbox, confirm_copy
+from service.mail.render import language_of
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +53,6 @@ class Result:
     @property
     def folder_kind(self) -> str:
         return "attention" if self.outcome == OutcomeKind.QUARANTINED else "processed"
-
-
-@dataclass
-class Context:
-    """What every stage may read; `txn` is where it writes."""
-
-    settings: Settings
-    rules: Rules
-    store: Store
-    outbox: Outbox
-    clock: Clock
-    txn: Transaction
-    now: datetime
-    msg: InboundMessage
-    directory: Directory = field(default_factory=Directory)
-    classification: Classification | None = None
-    lang: str = "zh"
-    replies: list[OutgoingMail] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def automatic_policy(rules: Rules, settings: Settings) -> AutomaticPolicy:
@@ -139,8 +126,9 @@ class Pipeline:
             return self._known(msg.message_id)
         txn = Transaction(self.store)
         ctx = Context(
-            self.settings, self.rules, self.store, self.outbox, self.clock, txn, now, msg, self.directory
-        )
+            self.settings, self.rules, self.store, self.outbox, self.clock, txn, now, msg, self.directory,
+            on_confirmed=assign_items,
+        )  # fmt: skip
         ctx.facts["sha256"] = digest  # the archived raw message, for records that keep it
         ctx.lang = language_of(f"{msg.subject}\n{msg.text[:2000]}", self.rules.service.default_language)
         try:
@@ -157,18 +145,8 @@ class Pipeline:
     # -- stages --------------------------------------------------------------
 
     def _stages(self, ctx: Context) -> None:
-        ctx.classification = classify(ctx.msg, self.policy)
-        if confirm_copy(ctx.txn, ctx.msg.message_id, time.time()):
-            raise Ignored("our own copy of an outgoing mail: it was delivered")
-        kind = ctx.classification.kind
-        if kind == Kind.BOUNCE:
-            handlers.record_bounce(ctx)
-            raise Ignored(f"bounce: {ctx.classification.reason}")
-        if kind == Kind.AUTOMATIC:
-            raise Ignored(f"automatic: {ctx.classification.reason}")
-        if not ctx.msg.from_addr:
-            raise Ignored("no sender address to answer")
-        answers.handle(ctx)
+        for stage in STAGES:
+            stage(self, ctx)
 
     # -- recording -----------------------------------------------------------
 
@@ -192,7 +170,7 @@ class Pipeline:
             ctx.replies = []
             ctx.txn = txn
         if outcome.reply is not None:
-            handlers.queue_reply(ctx, outcome.reply)
+            queue_reply(ctx, outcome.reply)
         queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
         txn.put(
             MESSAGES,
@@ -252,6 +230,55 @@ class Pipeline:
     def _known(self, message_id: str) -> Result:
         doc = self.store.get(MESSAGES, message_id) or {}
         return Result(message_id, OutcomeKind(doc.get("outcome", "applied")), doc.get("reason", ""), True)
+
+
+# -- stages: each may end the message by raising its Outcome -------------------------
+
+
+def classify_message(pipeline: Pipeline, ctx: Context) -> None:
+    ctx.classification = classify(ctx.msg, pipeline.policy)
+
+
+def skip_our_own_copy(pipeline: Pipeline, ctx: Context) -> None:
+    if confirm_copy(ctx.txn, ctx.msg.message_id, time.time()):
+        raise Ignored("our own copy of an outgoing mail: it was delivered")
+
+
+def note_bounce(pipeline: Pipeline, ctx: Context) -> None:
+    assert ctx.classification is not None
+    if ctx.classification.kind == Kind.BOUNCE:
+        record_bounce(ctx.txn, ctx.msg, ctx.now)
+        raise Ignored(f"bounce: {ctx.classification.reason}")
+
+
+def skip_automatic(pipeline: Pipeline, ctx: Context) -> None:
+    assert ctx.classification is not None
+    if ctx.classification.kind == Kind.AUTOMATIC:
+        raise Ignored(f"automatic: {ctx.classification.reason}")
+
+
+def need_a_sender(pipeline: Pipeline, ctx: Context) -> None:
+    if not ctx.msg.from_addr:
+        raise Ignored("no sender address to answer")
+
+
+def route(pipeline: Pipeline, ctx: Context) -> None:
+    routes.route(ctx)
+
+
+STAGES: tuple[Callable[[Pipeline, Context], None], ...] = (
+    classify_message,
+    skip_our_own_copy,
+    note_bounce,
+    skip_automatic,
+    need_a_sender,
+    route,
+)
+
+
+def assign_items(ctx: Context, record: Doc) -> None:
+    """Once the minutes are confirmed, each owner is told their items."""
+    notices.assign(notices.mailer_of(ctx), record)
 
 
 def outcome_counts(store: Store) -> dict[str, int]:

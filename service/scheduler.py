@@ -1,5 +1,5 @@
 """Time-driven work: reminders before a confirmation deadline, closing the window, and (through
-service.followup) everything that chases action items.
+service.items.followup) everything that chases action items.
 
 Every mail it queues has a key naming the record, version and purpose, so a tick that
 runs twice (a restart, two passes in the same minute) queues nothing new.
@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 
 from parsers.intent import Intent
 from parsers.people import Directory
-from service import followup, notices, records
-from service.answers import queue_confirmed_notice
-from service.config import Rules
-from service.intake import spell_deadline
-from service.outbox import Outbox, OutgoingMail
-from service.records import Event, State
-from service.store import Doc, Store
+from service.core.config import Rules
+from service.core.store import Doc, Store
+from service.items import followup, notices
+from service.mail.outbox import Outbox, OutgoingMail
+from service.minutes import records
+from service.minutes.answers import queue_confirmed_notice
+from service.minutes.intake import spell_deadline
+from service.minutes.records import Event, State
 
 log = logging.getLogger(__name__)
 

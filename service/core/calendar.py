@@ -8,7 +8,7 @@ from functools import lru_cache
 import chinese_calendar
 
 from parsers.workdays import WorkCalendar
-from service.config import CalendarRules
+from service.core.config import CalendarRules
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from parsers.people import Directory, load_directory
-from service.config import ConfigError
+from service.core.config import ConfigError
 
 
 def read_directory(path: Path | None) -> Directory:

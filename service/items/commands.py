@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from parsers.classify import RECORD_TOKEN
 from parsers.commands import Command, CommandReading, CommandWords, Problem, Verb, read_commands
 from parsers.message import Attachment
-from service import evidence, items, notices, records, roles
-from service.config import CommandRules
-from service.handlers import queue_reply
-from service.items import ItemEvent, ItemRefused, Status
-from service.outcomes import Applied, Rejected, Reply
-from service.store import Doc
-
-if TYPE_CHECKING:
-    from service.pipeline import Context
-
+from service.context import Context
+from service.core.config import CommandRules
+from service.core.store import Doc
+from service.items import evidence, notices, roles, state
+from service.items.state import ItemEvent, ItemRefused, Status
+from service.minutes import records
 
 OWNER_VERBS = (Verb.DONE, Verb.PROGRESS, Verb.DELAY, Verb.BLOCKED)
 
@@ -75,7 +71,7 @@ def tracked(ctx: Context, record: Doc) -> list[Doc]:
     """The record's items, made or refreshed from its minutes once per message."""
     cached = ctx.facts.get("items")
     if cached is None:
-        cached = ctx.facts["items"] = items.sync_from_minutes(ctx.txn, record, ctx.now)
+        cached = ctx.facts["items"] = state.sync_from_minutes(ctx.txn, record, ctx.now)
     return list(cached)
 
 
@@ -101,7 +97,7 @@ def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]
     subject_item = _subject_item(ctx, record)
     results = [_one(ctx, record, by_number, command, subject_item, kept) for command in reading.commands]
     for item in by_number.values():
-        ctx.txn.put(items.ITEMS, item["id"], item)
+        ctx.txn.put(state.ITEMS, item["id"], item)
     ctx.txn.put(records.RECORDS, record["record"], record)
     return results
 
@@ -154,13 +150,13 @@ def _one(
 
 def _candidates(ctx: Context, record: Doc, tracked: dict[int, Doc], verb: Verb, sender: str) -> list[Doc]:
     if verb in OWNER_VERBS:
-        return [i for i in tracked.values() if roles.owns(i, sender) and items.is_open(i)]
+        return [i for i in tracked.values() if roles.owns(i, sender) and state.is_open(i)]
     if verb in (Verb.VERIFY, Verb.REJECT):
         if not roles.same(roles.tracker_of(record, ctx.rules), sender):
             return []
         return [i for i in tracked.values() if i["status"] == Status.PENDING]
     if roles.may_cancel(record, sender):
-        return [i for i in tracked.values() if items.is_open(i)]
+        return [i for i in tracked.values() if state.is_open(i)]
     return []
 
 
@@ -187,7 +183,7 @@ def _apply(
     if command.verb == Verb.DONE:
         _done(ctx, record, item, command, files, result, day)
     elif command.verb == Verb.PROGRESS:
-        items.apply(item, ItemEvent.PROGRESS, now, by, message_id, command.note, percent=command.percent)
+        state.apply(item, ItemEvent.PROGRESS, now, by, message_id, command.note, percent=command.percent)
         result.detail = {"percent": command.percent, "note": command.note}
     elif command.verb == Verb.DELAY:
         assert command.new_date is not None
@@ -200,7 +196,7 @@ def _apply(
             "by": by,
             "message_id": message_id,
         }
-        items.apply(
+        state.apply(
             item,
             ItemEvent.DELAYED,
             now,
@@ -223,21 +219,21 @@ def _apply(
         support = command.support or command.reason
         named = roles.departments_named(ctx.directory, support) or list(item.get("supporting", []))
         blocked = {"reason": command.reason, "support": support, "departments": named, "at": now.isoformat()}
-        items.apply(item, ItemEvent.BLOCKED, now, by, message_id, command.reason, blocked=blocked)
+        state.apply(item, ItemEvent.BLOCKED, now, by, message_id, command.reason, blocked=blocked)
         told = notices.blocked(ctx, record, item, blocked)
         result.detail = {"reason": command.reason, "support": support, "told": told}
     elif command.verb == Verb.CANCEL:
-        items.apply(item, ItemEvent.CANCELLED, now, by, message_id, command.reason)
+        state.apply(item, ItemEvent.CANCELLED, now, by, message_id, command.reason)
         notices.cancelled(ctx, record, item, command.reason)
         result.detail = {"reason": command.reason}
     elif command.verb == Verb.VERIFY:
-        items.apply(
+        state.apply(
             item, ItemEvent.VERIFIED, now, by, message_id, command.note, actual=item.get("submitted_on")
         )
         notices.verified(ctx, record, item)
         result.detail = {"actual": item["actual"]}
     elif command.verb == Verb.REJECT:
-        items.apply(item, ItemEvent.REJECTED, now, by, message_id, command.reason, submitted_on=None)
+        state.apply(item, ItemEvent.REJECTED, now, by, message_id, command.reason, submitted_on=None)
         notices.rejected(ctx, record, item, command.reason)
         result.detail = {"reason": command.reason}
 
@@ -253,7 +249,7 @@ def _done(
 ) -> None:
     rules = ctx.rules.actions
     if rules.evidence.required and not files:
-        if item["status"] not in items.OPEN and item["status"] != Status.PENDING:
+        if item["status"] not in state.OPEN and item["status"] != Status.PENDING:
             raise ItemRefused(item["status"], ItemEvent.DONE)
         result.outcome = "evidence_needed"
         result.detail = {"refused_files": [f.filename for f in ctx.facts.get("refused_files", [])]}
@@ -266,7 +262,7 @@ def _done(
     fresh = [e for e in stored if e["sha256"] not in known]
     kept = [*item.get("evidence", []), *fresh]
     if rules.verification:
-        items.apply(
+        state.apply(
             item,
             ItemEvent.SUBMITTED,
             ctx.now,
@@ -278,7 +274,7 @@ def _done(
         )
         notices.to_verify(ctx, record, item, files)
     else:
-        items.apply(
+        state.apply(
             item, ItemEvent.DONE, ctx.now, ctx.msg.from_addr, ctx.msg.message_id, command.note,
             evidence=kept, actual=day.isoformat(),
         )  # fmt: skip
@@ -291,37 +287,3 @@ def _done(
 
 def _spell(day: date | None, record: Doc) -> str:
     return notices.spell_day(day, record["language"]) if day else ""
-
-
-def open_items_of(ctx: Context, record: Doc, address: str) -> list[dict[str, Any]]:
-    return [
-        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
-        for i in items.of_record(ctx.txn, record)
-        if roles.owns(i, address) and items.is_open(i)
-    ]
-
-
-def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str, Any] | None = None) -> None:
-    """One receipt for all lines; Applied if anything changed, else Rejected with that receipt."""
-    ctx.lang = record["language"]
-    open_items = open_items_of(ctx, record, ctx.msg.from_addr)
-    reply = Reply(
-        "item_receipt",
-        {
-            "record": record["record"],
-            "name": record["name"],
-            "results": [r.__dict__ for r in results],
-            "open_items": open_items,
-            "refused_files": [f.__dict__ for f in ctx.facts.get("refused_files", [])],
-            "evidence_rules": ctx.rules.actions.evidence.model_dump(),
-            "evidence_required": ctx.rules.actions.evidence.required,
-            "first": open_items[0]["id"].rpartition("#")[2] if open_items else 1,
-            "answer": None,
-            **(extra or {}),
-        },
-    )
-    summary = "; ".join(f"{r.item or '?'} {r.verb}: {r.outcome}" for r in results)
-    if any(r.outcome == "applied" for r in results) or (extra or {}).get("answer"):
-        queue_reply(ctx, reply, "items")
-        raise Applied(f"{record['record']}: {summary}")
-    raise Rejected(f"{record['record']}: nothing applied ({summary})", reply=reply)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from parsers.message import Attachment
-from service.config import EvidenceRules
+from service.core.config import EvidenceRules
 
 _UNSAFE = re.compile(r"[^\w.\-()（）《》【】 ]+")
 

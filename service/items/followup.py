@@ -15,13 +15,14 @@ from typing import Any
 
 from parsers.people import Directory
 from parsers.workdays import WorkCalendar
-from service import items, notices, records, roles, tracker
-from service.calendar import work_calendar
-from service.config import Rules
-from service.outbox import TABLE as OUTBOX
-from service.outbox import Outbox, OutgoingMail
-from service.records import State
-from service.store import Doc, Store
+from service.core.calendar import work_calendar
+from service.core.config import Rules
+from service.core.store import Doc, Store
+from service.items import notices, roles, state, tracker
+from service.mail.outbox import TABLE as OUTBOX
+from service.mail.outbox import Outbox, OutgoingMail
+from service.minutes import records
+from service.minutes.records import State
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _at(day: date, clock: str, rules: Rules) -> datetime:
 
 def item_moments(item: Doc, rules: Rules, calendar: WorkCalendar) -> list[tuple[str, datetime]]:
     """(purpose, moment) for the item's current deadline: reminders, overdue, escalation."""
-    due = items.due_date(item)
+    due = state.due_date(item)
     if due is None:
         return []
     clock = rules.actions.reminder_time
@@ -52,7 +53,7 @@ def item_moments(item: Doc, rules: Rules, calendar: WorkCalendar) -> list[tuple[
 
 def _due_item_mails(item: Doc, rules: Rules, calendar: WorkCalendar, now: datetime) -> list[tuple[str, str]]:
     """(purpose, key) of what is due for this item now: the latest reminder, overdue, escalation."""
-    due = items.due_date(item)
+    due = state.due_date(item)
     if due is None:
         return []
     assigned = datetime.fromisoformat(item.get("assigned_at") or item["created_at"])
@@ -73,7 +74,7 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
     }
     queued = 0
     pending: dict[str, list[tuple[Doc, str, str]]] = {}
-    for item in store.find(items.ITEMS, lambda d: d["status"] in items.OPEN and bool(d.get("assigned_at"))):
+    for item in store.find(state.ITEMS, lambda d: d["status"] in state.OPEN and bool(d.get("assigned_at"))):
         if item["record"] not in confirmed:
             continue
         for purpose, key in _due_item_mails(item, rules, calendar, now):
@@ -98,7 +99,7 @@ def _item_mail(
 ) -> None:
     owner = item["owner"]
     lang = record["language"]
-    due = items.due_date(item)
+    due = state.due_date(item)
     assert due is not None
     context: dict[str, Any] = {
         "record": record["record"],
@@ -184,8 +185,8 @@ def _digests(
         key = f"{record['record']}:digest:{day.isoformat()}"
         if not is_important(record, rules) or store.get(OUTBOX, key) is not None:
             continue
-        tracked = [i for i in items.of_record(store, record) if assigned_by(i, moment)]
-        open_items = [i for i in tracked if i["status"] in (*items.OPEN, items.Status.PENDING)]
+        tracked = [i for i in state.of_record(store, record) if assigned_by(i, moment)]
+        open_items = [i for i in tracked if i["status"] in (*state.OPEN, state.Status.PENDING)]
         if not open_items:
             continue
         lang = record["language"]
@@ -270,12 +271,12 @@ def _weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory
     def shown(item: Doc) -> bool:
         if not assigned_by(item, moment):
             return False
-        if item["status"] not in items.CLOSED:
+        if item["status"] not in state.CLOSED:
             return True
         closed_at = item["history"][-1]["at"] if item.get("history") else item["assigned_at"]
         return datetime.fromisoformat(closed_at) >= keep_since
 
-    chosen = [i for i in items.all_items(store) if shown(i)]
+    chosen = [i for i in state.all_items(store) if shown(i)]
     queued = 0
     today = now.astimezone(rules.tz).date()
     mails = []
@@ -332,7 +333,7 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The next moment any item, digest or weekly table falls due, so the daemon wakes for it."""
     calendar = work_calendar(rules.calendar)
     moments = [last_weekly_moment(rules, now) + timedelta(days=7)]
-    for item in store.find(items.ITEMS, lambda d: d["status"] in items.OPEN and bool(d.get("assigned_at"))):
+    for item in store.find(state.ITEMS, lambda d: d["status"] in state.OPEN and bool(d.get("assigned_at"))):
         moments += [m for _, m in item_moments(item, rules, calendar) if m > now]
     tomorrow = calendar.working_day_after(now.astimezone(rules.tz).date(), 1)
     moments.append(_at(tomorrow, rules.actions.daily_digest_time, rules))

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from icalendar import Calendar, Event
 
 from parsers.message import Attachment
 from parsers.people import Directory
-from service import items, records, roles
-from service.config import Rules
-from service.outbox import OutgoingMail, message_id_for
-from service.store import Doc, Transaction
-
-if TYPE_CHECKING:
-    from service.pipeline import Context
+from service.context import Context
+from service.core.config import Rules
+from service.core.store import Doc, Transaction
+from service.items import roles, state
+from service.mail.outbox import OutgoingMail, message_id_for
+from service.minutes import records
 
 WEEKDAYS_ZH = "一二三四五六日"
 MAX_FORWARDED_EVIDENCE = 10 * 1024 * 1024
@@ -79,7 +78,7 @@ def send(mailer: Mailer, record: Doc, mail: OutgoingMail, bound_to: str = "") ->
 
 
 def item_row(item: Doc, lang: str) -> dict[str, Any]:
-    due = items.due_date(item)
+    due = state.due_date(item)
     return {
         "id": item["id"],
         "title": item["title"],
@@ -100,16 +99,16 @@ def item_row(item: Doc, lang: str) -> dict[str, Any]:
 
 def assign(mailer: Mailer, record: Doc) -> int:
     """One mail per owner with their items of this meeting; the number of owners told."""
-    tracked = items.sync_from_minutes(mailer.txn, record, mailer.now)
+    tracked = state.sync_from_minutes(mailer.txn, record, mailer.now)
     by_owner: dict[str, list[Doc]] = {}
     for item in tracked:
-        if items.is_open(item):
+        if state.is_open(item):
             by_owner.setdefault(item["owner"]["email"].lower(), []).append(item)
     tracker = roles.tracker_of(record, mailer.rules)
     for address, owned in by_owner.items():
         for item in owned:
             item.setdefault("assigned_at", mailer.now.isoformat())
-            mailer.txn.put(items.ITEMS, item["id"], item)
+            mailer.txn.put(state.ITEMS, item["id"], item)
         attachments = []
         if mailer.rules.actions.calendar_attachment:
             attachments.append(
@@ -150,7 +149,7 @@ def calendar_file(record: Doc, owned: list[Doc], domain: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
     for item in owned:
-        due = items.due_date(item)
+        due = state.due_date(item)
         if due is None:
             continue
         event = Event()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from parsers.people import Directory
 from parsers.vocabulary import simplified
-from service.config import Rules
-from service.store import Doc
+from service.core.config import Rules
+from service.core.store import Doc
 
 
 def tracker_of(record: Doc, rules: Rules) -> Doc:

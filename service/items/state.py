@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from service.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction
 
 ITEMS = "items"
 

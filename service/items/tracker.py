@@ -20,9 +20,9 @@ from openpyxl.styles import Font
 from tabulate import tabulate
 
 from parsers.people import Directory
-from service import items, roles
-from service.items import Status
-from service.store import Doc
+from service.core.store import Doc
+from service.items import roles, state
+from service.items.state import Status
 
 COLUMNS = ("item", "title", "owner", "department", "planned", "actual", "status", "deliverable", "notes")
 HEADERS = {
@@ -75,7 +75,7 @@ def finished_on(item: Doc) -> date | None:
 def on_time_rate(rows: Iterable[Doc], today: date) -> Rate:
     on_time = counted = 0
     for item in rows:
-        planned = items.planned_date(item)
+        planned = state.planned_date(item)
         if item["status"] == Status.CANCELLED or planned is None:
             continue
         finished = finished_on(item)
@@ -104,7 +104,7 @@ def row(item: Doc, lang: str, directory: Directory | None = None) -> dict[str, s
             if zh
             else f"blocked: {blocked['reason']}; needs: {blocked['support']}"
         )
-    if item.get("percent") is not None and item["status"] not in items.CLOSED:
+    if item.get("percent") is not None and item["status"] not in state.CLOSED:
         notes.append(f"{item['percent']}%")
     if item.get("notes"):
         notes.append(item["notes"])
@@ -177,7 +177,7 @@ def as_table(rows: list[dict[str, str]], lang: str) -> str:
 
 def as_json(chosen: list[Doc], rows: list[dict[str, str]], rate: Rate) -> dict[str, Any]:
     return {
-        "items": [{**items.as_json(item), "row": r} for item, r in zip(chosen, rows, strict=True)],
+        "items": [{**state.as_json(item), "row": r} for item, r in zip(chosen, rows, strict=True)],
         "on_time_rate": rate.percent,
         "on_time": rate.on_time,
         "counted": rate.counted,
@@ -202,7 +202,7 @@ def report(
     all_items: list[Doc], meetings: list[Doc], directory: Directory, quarter: str, today: date
 ) -> dict[str, Any]:
     start, end = quarter_bounds(quarter)
-    planned_in = [i for i in all_items if (p := items.planned_date(i)) is not None and start <= p <= end]
+    planned_in = [i for i in all_items if (p := state.planned_date(i)) is not None and start <= p <= end]
     departments: dict[str, list[Doc]] = {}
     for item in planned_in:
         departments.setdefault(roles.department_of(item, directory) or "-", []).append(item)
@@ -243,7 +243,7 @@ def _average_slip(owned: list[Doc], today: date) -> float | None:
     """Mean days past the planned date, over items finished or already due (0 when on time)."""
     slips = []
     for item in owned:
-        planned = items.planned_date(item)
+        planned = state.planned_date(item)
         if planned is None or item["status"] == Status.CANCELLED:
             continue
         finished = finished_on(item)

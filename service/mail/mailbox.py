@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from service.config import MailboxRules, ServerSettings
+from service.core.config import MailboxRules, ServerSettings
 
 log = logging.getLogger(__name__)
 

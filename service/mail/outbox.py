@@ -21,8 +21,8 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from parsers.classify import LOOP_HEADER
-from service.render import render
-from service.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction
+from service.mail.render import render
 
 TABLE = "outbox"
 BY_MESSAGE_ID = "outbox_ids"

@@ -15,9 +15,9 @@ from typing import Protocol
 
 import aiosmtplib
 
-from service import outbox
-from service.config import OutboxRules, ServerSettings
-from service.store import Doc, Store
+from service.core.config import OutboxRules, ServerSettings
+from service.core.store import Doc, Store
+from service.mail import outbox
 
 log = logging.getLogger(__name__)
 

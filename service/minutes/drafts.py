@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from parsers.draft import UnsupportedDraft, document_from_file, document_from_message
@@ -9,8 +10,9 @@ from parsers.message import InboundMessage, parse_message
 from parsers.minutes import parse_draft
 from parsers.model import Finding, Minutes
 from parsers.people import Directory
+from parsers.reply_text import read_reply
 from parsers.vocabulary import Vocabulary, VocabularyError, load_vocabulary
-from service.config import ConfigError, Rules
+from service.core.config import ConfigError, Rules
 
 
 def vocabulary(rules: Rules) -> Vocabulary:
@@ -27,6 +29,20 @@ def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory)
     except UnsupportedDraft as exc:
         return _unreadable(str(exc))
     return parse_draft(doc, vocabulary(rules), directory, received=received, subject=msg.subject)
+
+
+def own_part(msg: InboundMessage) -> InboundMessage:
+    """The message with only what the person wrote, so a quoted earlier draft is not read."""
+    if any(a.filename.lower().endswith((".docx", ".md", ".txt", ".html", ".htm")) for a in msg.attachments):
+        return msg
+    if "<table" in msg.html.lower() or not msg.text.strip():
+        return msg  # a draft pasted from Word: its tables are in the HTML part
+    return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")
+
+
+def looks_like_minutes(minutes: Minutes) -> bool:
+    # Not the meeting name: the parser falls back to the subject, which every reply has.
+    return bool(minutes.items or len(minutes.attendees) > 1)
 
 
 def parse_file(path: Path, rules: Rules, directory: Directory) -> Minutes:

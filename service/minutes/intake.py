@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from parsers.model import Minutes
 from parsers.people import Person
 from parsers.revision import Change
-from service import records
-from service.calendar import work_calendar
-from service.outbox import OutgoingMail, message_id_for
-from service.outcomes import Reply
-from service.records import Event
-from service.store import Doc
-
-if TYPE_CHECKING:
-    from service.pipeline import Context
+from service.context import Context
+from service.core.calendar import work_calendar
+from service.core.outcomes import Applied, Rejected, Reply
+from service.core.store import Doc
+from service.mail.outbox import OutgoingMail, message_id_for
+from service.minutes import records
+from service.minutes.answers import receipt
+from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
+from service.minutes.records import Event
 
 WEEKDAYS_ZH = "一二三四五六日"
 
@@ -237,3 +237,20 @@ def set_version(ctx: Context, record: Doc, minutes: Minutes, changes: list[Chang
     record["added_attendees"] = [p["email"] for p in record["attendees"] if p["email"].lower() not in old]
     record["versions"].append(_version_entry(ctx, record["version"], minutes, changes))
     records.remember_thread(ctx.txn, ctx.msg.message_id, record["record"], record["version"])
+
+
+def take_draft(ctx: Context, is_reply: bool, token: bool) -> None:
+    """A message that answers no record: a draft, or a reply we cannot place."""
+    minutes = parse_message_draft(own_part(ctx.msg), ctx.rules, ctx.directory)
+    if is_reply and not looks_like_minutes(minutes):
+        # A reply we cannot place, and no draft in it: say so rather than guess.
+        raise Rejected("a reply that matches no record", reply=Reply("unmatched", {"token": token}))
+    if not minutes.valid:
+        raise Rejected(
+            f"draft refused: {len(minutes.errors)} error(s)",
+            reply=findings_reply(minutes, ctx.lang, ctx.msg.subject),
+        )
+    record = accept_draft(ctx, minutes)
+    ctx.lang = record["language"]
+    receipt(ctx, "accepted", record, {"attendees": len(record["attendees"])})
+    raise Applied(f"draft accepted as {record['record']}; sent to {len(record['attendees'])} attendee(s)")

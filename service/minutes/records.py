@@ -11,8 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from service import items
-from service.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction
 
 RECORDS = "records"
 COUNTERS = "counters"
@@ -120,52 +119,6 @@ def answered(record: Doc, response: str) -> list[Doc]:
 def subject(record: Doc, zh: str, en: str, tail: str) -> str:
     """ "[2024-OPS-001] 会议纪要已确认:Q3产品规划会": the record number first, for matching replies."""
     return f"[{record['record']}] {zh if record['language'] == 'zh' else en}:{tail}"
-
-
-def status_json(record: Doc, tracked: dict[int, Doc] | None = None) -> dict[str, Any]:
-    """What `status RECORD --json` shows; `tracked` are the record's items by number, once made."""
-    tracked = tracked or {}
-    return {
-        "record": record["record"],
-        "name": record["name"],
-        "state": record["state"],
-        "version": record["version"],
-        "confidential": record.get("confidential", False),
-        "confirmation_deadline": record.get("window", {}).get("deadline"),
-        "recorder": record["recorder"],
-        "host": record["host"],
-        "attendees": [
-            {
-                **person,
-                "response": response_of(record, person).get("response", "none"),
-                "at": response_of(record, person).get("at"),
-            }
-            for person in record["attendees"]
-        ],
-        "items": [
-            _item_status(record, entry, tracked.get(entry["no"]))
-            for entry in record["minutes"].get("items", [])
-        ],
-        "history": record.get("history", []),
-    }
-
-
-def _item_status(record: Doc, entry: Doc, item: Doc | None) -> dict[str, Any]:
-    if item is not None:
-        return {**items.as_json(item), "criterion": item["criterion"]}
-    return {
-        "id": f"{record['record']}#{entry['no']}",
-        "title": entry["title"],
-        "owner": entry["owner"],
-        "department": entry["department"],
-        "due": entry["due"],
-        "planned": entry["due"],
-        "actual": None,
-        "criterion": entry["criterion"],
-        "status": "not_started",
-        "evidence": [],
-        "history": [],
-    }
 
 
 def list_json(store: Store) -> dict[str, Any]:

@@ -234,8 +234,8 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
 
 def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: MailStack) -> None:
     """Found in CI: Dovecot tells an IDLE client of earlier deliveries only at its next periodic check."""
-    from service.config import ServerSettings, load_rules
-    from service.mailbox import ImapMailbox
+    from service.core.config import ServerSettings, load_rules
+    from service.mail.mailbox import ImapMailbox
 
     server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
     mailbox = ImapMailbox(server, load_rules().mailbox)

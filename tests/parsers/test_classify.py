@@ -8,7 +8,7 @@ import pytest
 
 from parsers.classify import AutomaticPolicy, Kind, classify
 from parsers.message import parse_message
-from service.config import load_rules, settings_from_env
+from service.core.config import load_rules, settings_from_env
 from service.pipeline import automatic_policy
 from tests.conftest import CORPORA, SAMPLES
 

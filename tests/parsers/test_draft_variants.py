@@ -14,10 +14,10 @@ from parsers.message import parse_message
 from parsers.minutes import parse_draft
 from parsers.people import Directory, load_directory
 from parsers.vocabulary import load_vocabulary
-from service.config import load_rules
-from service.drafts import parse_message_draft
+from service.core.config import load_rules
+from service.minutes.drafts import parse_message_draft
 from tests.conftest import CORPORA, SAMPLES
-from tests.test_message import corpus_files
+from tests.parsers.test_message import corpus_files
 
 RULES = load_rules()
 VOCAB = load_vocabulary(RULES.parsing)

@@ -10,8 +10,8 @@ import yaml
 
 from parsers.model import Minutes
 from parsers.people import Directory, load_directory
-from service.config import load_rules
-from service.drafts import parse_file
+from service.core.config import load_rules
+from service.minutes.drafts import parse_file
 from tests.conftest import SAMPLES
 
 EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))

@@ -7,16 +7,18 @@ from pathlib import Path
 import pytest
 
 from parsers.message import parse_message
-from service import answers, handlers
-from service.clock import Clock
-from service.config import load_rules, settings_from_env
-from service.outbox import TABLE as OUTBOX
-from service.outbox import OutboxState
-from service.outcomes import Rejected, Reply
-from service.pipeline import LEDGER, MESSAGES, Context, Pipeline, outcome_counts
-from service.store import Store
+from service import routes
+from service.context import Context
+from service.core.clock import Clock
+from service.core.config import load_rules, settings_from_env
+from service.core.outcomes import Rejected, Reply
+from service.core.store import Store
+from service.mail import bounces
+from service.mail.outbox import TABLE as OUTBOX
+from service.mail.outbox import OutboxState
+from service.pipeline import LEDGER, MESSAGES, Pipeline, outcome_counts
 from tests.conftest import CORPORA, SAMPLES
-from tests.test_message import corpus_files
+from tests.parsers.test_message import corpus_files
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ def test_an_unexpected_exception_quarantines_that_message_only(
     def broken(ctx: object) -> None:
         raise KeyError("a bug of ours")
 
-    monkeypatch.setattr(answers, "handle", broken)
+    monkeypatch.setattr(routes, "route", broken)
     bad = pipeline.process((SAMPLES / "replies/confirm-outlook-zh.eml").read_bytes(), "maildir:bad")
     assert bad.outcome == "quarantined" and "a bug of ours" in bad.reason
     assert pipeline.store.count(OUTBOX) == 0
@@ -89,7 +91,7 @@ def test_a_rejection_keeps_its_reply_and_drops_what_the_stages_wrote(
             ),
         )
 
-    monkeypatch.setattr(answers, "handle", refuse)
+    monkeypatch.setattr(routes, "route", refuse)
     result = pipeline.process((SAMPLES / "replies/not-a-participant.eml").read_bytes(), "maildir:x")
     assert result.outcome == "rejected"
     assert pipeline.store.get("records", "2024-OPS-001") is None
@@ -112,7 +114,7 @@ def test_a_bounce_marks_the_address_failing(pipeline: Pipeline) -> None:
         pytest.skip("shared corpora not present")
     result = pipeline.process(path.read_bytes(), "maildir:bounce")
     assert result.outcome == "ignored"
-    assert pipeline.store.get(handlers.ADDRESSES, "jimmymcegypt@go.com")["state"] == "failing"
+    assert pipeline.store.get(bounces.ADDRESSES, "jimmymcegypt@go.com")["state"] == "failing"
     assert pipeline.store.count(OUTBOX) == 0
 
 

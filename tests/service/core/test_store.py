@@ -1,4 +1,4 @@
-"""service.store: durable transactions, crash safety, the lock, and refusing to reset."""
+"""service.core.store: durable transactions, crash safety, the lock, and refusing to reset."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service.store import JOURNAL, SNAPSHOT, Store, StoreCorrupt, StoreLocked
+from service.core.store import JOURNAL, SNAPSHOT, Store, StoreCorrupt, StoreLocked
 from tests.conftest import REPO
 
 
@@ -85,7 +85,7 @@ def test_a_failed_transaction_block_writes_nothing(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from service.store import Store
+from service.core.store import Store
 store = Store(Path(sys.argv[1]))
 store.checkpoint_every = 50  # checkpoints happen under the kill too
 i = 0

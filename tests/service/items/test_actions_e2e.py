@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from parsers.message import InboundMessage, parse_message
 from tests.conftest import SAMPLES, run_cli, wait_until
 from tests.mailstack import MailStack
-from tests.test_confirmation_e2e import (
+from tests.service.minutes.test_confirmation_e2e import (
     PLAIN_ATTENDEES,
     at,
     deliver,

@@ -13,11 +13,11 @@ import pytest
 
 from parsers.commands import Problem, Verb, read_commands
 from parsers.message import Attachment
-from service import evidence, followup, items, tracker
-from service.actions import command_words
-from service.calendar import work_calendar
-from service.config import EvidenceRules, load_rules
-from service.items import ItemEvent, ItemRefused, Status
+from service.core.calendar import work_calendar
+from service.core.config import EvidenceRules, load_rules
+from service.items import evidence, followup, state, tracker
+from service.items.commands import command_words
+from service.items.state import ItemEvent, ItemRefused, Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEDNESDAY = date(2024, 5, 22)
@@ -86,20 +86,20 @@ def _item(status: str = "not_started") -> dict[str, Any]:
 def test_the_item_table_moves_only_along_its_rows_and_audits_each_move() -> None:
     now = datetime(2024, 5, 21, 9, 0, tzinfo=SHANGHAI)
     item = _item()
-    items.apply(item, ItemEvent.SUBMITTED, now, "zhao.min@example.test", "<m1>")
+    state.apply(item, ItemEvent.SUBMITTED, now, "zhao.min@example.test", "<m1>")
     assert item["status"] == Status.PENDING
     with pytest.raises(ItemRefused):
-        items.apply(item, ItemEvent.DELAYED, now, "x", "<m2>")
-    items.apply(item, ItemEvent.VERIFIED, now, "wang.lei@example.test", "<m3>")
+        state.apply(item, ItemEvent.DELAYED, now, "x", "<m2>")
+    state.apply(item, ItemEvent.VERIFIED, now, "wang.lei@example.test", "<m3>")
     with pytest.raises(ItemRefused):
-        items.apply(item, ItemEvent.DONE, now, "x", "<m4>")  # done is final
+        state.apply(item, ItemEvent.DONE, now, "x", "<m4>")  # done is final
     assert [(h["from"], h["to"], h["message_id"]) for h in item["history"]] == [
         ("not_started", "pending_verification", "<m1>"),
         ("pending_verification", "done", "<m3>"),
     ]
-    targets = set(items.TRANSITIONS.values())
+    targets = set(state.TRANSITIONS.values())
     assert Status.NOT_STARTED not in targets, "nothing goes back to not started"
-    assert all((s, ItemEvent.VERIFIED) not in items.TRANSITIONS for s in Status if s != Status.PENDING)
+    assert all((s, ItemEvent.VERIFIED) not in state.TRANSITIONS for s in Status if s != Status.PENDING)
 
 
 # -- evidence -------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_a_bad_quarter_is_refused() -> None:
 
 
 def _pipeline(tmp_path: Path) -> Any:
-    from tests.test_confirmation_units import _pipeline_with
+    from tests.service.minutes.test_confirmation_units import _pipeline_with
 
     return _pipeline_with(tmp_path)
 
@@ -286,7 +286,7 @@ def test_a_line_that_could_mean_two_items_changes_nothing_and_lists_them(tmp_pat
     assert result.outcome == "rejected"
     text = _receipt(pipeline, "a1")
     assert "无法判断指哪一项" in text and "2024-OPS-001#1" in text and "2024-OPS-001#2" in text
-    assert all(i["status"] == "not_started" for i in items.all_items(pipeline.store))
+    assert all(i["status"] == "not_started" for i in state.all_items(pipeline.store))
 
 
 def test_only_the_owner_updates_only_the_tracker_verifies_and_others_learn_nothing(tmp_path: Path) -> None:
@@ -305,7 +305,7 @@ def test_only_the_owner_updates_only_the_tracker_verifies_and_others_learn_nothi
     stranger = pipeline.process(_mail("ma.chao", subject, "#1 核实通过", "b4"), "t:4")
     assert stranger.outcome == "rejected" and "2024-OPS-001" not in _receipt(pipeline, "b4")
     assert pipeline.process(_mail("wang.lei", subject, "#1 核实通过", "b5"), "t:5").outcome == "applied"
-    first = pipeline.store.get(items.ITEMS, "2024-OPS-001#1")
+    first = pipeline.store.get(state.ITEMS, "2024-OPS-001#1")
     assert first["status"] == "done" and first["actual"] == "2024-05-20"
     assert [h["by"] for h in first["history"]] == ["zhao.min@example.test", "wang.lei@example.test"]
 
@@ -344,7 +344,7 @@ def test_important_meetings_get_one_digest_a_working_day_and_others_none(tmp_pat
 
 
 def test_a_revision_that_drops_an_untouched_item_forgets_it(tmp_path: Path) -> None:
-    from service.store import Store
+    from service.core.store import Store
 
     record = {
         "record": "2024-OPS-001",
@@ -363,18 +363,18 @@ def test_a_revision_that_drops_an_untouched_item_forgets_it(tmp_path: Path) -> N
     now = datetime(2024, 5, 21, tzinfo=SHANGHAI)
     with Store(tmp_path) as store:
         with store.transaction() as txn:
-            found = items.sync_from_minutes(txn, record, now)
-            items.apply(found[0], ItemEvent.PROGRESS, now, "zhao.min@example.test", "<m>")
-            txn.put(items.ITEMS, found[0]["id"], found[0])
+            found = state.sync_from_minutes(txn, record, now)
+            state.apply(found[0], ItemEvent.PROGRESS, now, "zhao.min@example.test", "<m>")
+            txn.put(state.ITEMS, found[0]["id"], found[0])
         record["minutes"]["items"] = [record["minutes"]["items"][1]]  # v2 keeps only #2
         with store.transaction() as txn:
-            items.sync_from_minutes(txn, record, now)
-        kept = [i["id"] for i in items.all_items(store)]
+            state.sync_from_minutes(txn, record, now)
+        kept = [i["id"] for i in state.all_items(store)]
     assert kept == ["2024-OPS-001#1", "2024-OPS-001#2"], "#1 was acted on and stays; #3 is gone"
 
 
 def test_an_owners_reply_that_applies_no_command_still_answers_the_minutes(tmp_path: Path) -> None:
-    from service.records import RECORDS
+    from service.minutes.records import RECORDS
 
     pipeline = _two_items_for_zhao_min(tmp_path)
     subject = "Re: [2024-OPS-001] 纪要"
@@ -387,14 +387,14 @@ def test_an_owners_reply_that_applies_no_command_still_answers_the_minutes(tmp_p
     assert both.outcome == "applied"
     record = pipeline.store.get(RECORDS, "2024-OPS-001")
     assert record["responses"]["chen.jing@example.test"]["response"] == "confirmed"
-    assert pipeline.store.get(items.ITEMS, "2024-OPS-001#1")["status"] == "not_started", (
+    assert pipeline.store.get(state.ITEMS, "2024-OPS-001#1")["status"] == "not_started", (
         "not chen.jing's item"
     )
 
 
 @pytest.mark.parametrize("confidential", [False, True])
 def test_the_weekly_table_of_a_confidential_meeting_reaches_only_its_attendees(confidential: bool) -> None:
-    from service.directory import read_directory
+    from service.core.directory import read_directory
     from tests.conftest import SAMPLES
 
     li_na = {"name": "李娜", "email": "li.na@example.test", "department": "技术部"}

@@ -10,10 +10,10 @@ import pytest
 from parsers.intent import Intent, IntentWords, read_intent
 from parsers.revision import diff_minutes
 from parsers.workdays import WorkCalendar
-from service.answers import intent_words
-from service.calendar import work_calendar
-from service.config import CalendarRules, load_rules
-from service.records import TRANSITIONS, Event, State, TransitionRefused, transition
+from service.core.calendar import work_calendar
+from service.core.config import CalendarRules, load_rules
+from service.minutes.answers import intent_words
+from service.minutes.records import TRANSITIONS, Event, State, TransitionRefused, transition
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -99,10 +99,10 @@ def test_the_state_table_refuses_what_it_does_not_hold_and_audits_what_it_does()
 
 
 def _pipeline_with(tmp_path, **confirmation):  # type: ignore[no-untyped-def]
-    from service.clock import Clock
-    from service.config import settings_from_env
+    from service.core.clock import Clock
+    from service.core.config import settings_from_env
+    from service.core.store import Store
     from service.pipeline import Pipeline
-    from service.store import Store
     from tests.conftest import SAMPLES, write_rules
 
     rules_path = write_rules(tmp_path / "rules.yaml", confirmation=confirmation)
@@ -138,7 +138,7 @@ def _draft_from(recorder: str, sample: str) -> bytes:
 )
 def test_closing_the_window_follows_the_rules(tmp_path, confirmation, state, mail) -> None:  # type: ignore[no-untyped-def]
     from service import scheduler
-    from service.records import RECORDS
+    from service.minutes.records import RECORDS
 
     pipeline = _pipeline_with(tmp_path, **confirmation)
     assert pipeline.process(_draft_from("qian.fang", "draft-zh-plain.txt"), "t:1").outcome == "applied"

@@ -1,0 +1,63 @@
+"""What every stage and handler of one inbound message may read, and where it writes.
+
+It sits below the handlers (minutes/, items/) and above the building blocks (core/, mail/),
+so a handler never imports the pipeline that calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from parsers.classify import Classification
+from parsers.message import InboundMessage
+from parsers.people import Directory
+from service.core.clock import Clock
+from service.core.config import Rules, Settings
+from service.core.outcomes import Reply
+from service.core.store import Doc, Store, Transaction
+from service.mail.outbox import Outbox, OutgoingMail
+
+
+@dataclass
+class Context:
+    """One message's view of the service; `txn` is where its stages write."""
+
+    settings: Settings
+    rules: Rules
+    store: Store
+    outbox: Outbox
+    clock: Clock
+    txn: Transaction
+    now: datetime
+    msg: InboundMessage
+    directory: Directory = field(default_factory=Directory)
+    classification: Classification | None = None
+    lang: str = "zh"
+    replies: list[OutgoingMail] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    # What follows a record's confirmation (assigning its items) lives in a layer above the
+    # minutes; the pipeline hands it down here instead of minutes/ importing items/.
+    on_confirmed: Callable[[Context, Doc], None] | None = None
+
+
+def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:
+    """Answer the sender in their thread; the key makes a replay queue nothing new."""
+    msg = ctx.msg
+    prefix = "回复: " if ctx.lang == "zh" else "Re: "
+    known = tuple(p.lower() for p in ctx.rules.reply_subject_prefixes) or ("re:",)
+    subject = msg.subject if msg.subject.lower().startswith(known) else f"{prefix}{msg.subject}"
+    ctx.replies.append(
+        OutgoingMail(
+            key=f"{msg.message_id}:{purpose}:{reply.template}",
+            to=[msg.from_addr],
+            subject=subject.strip() or prefix.strip(),
+            template=reply.template,
+            lang=ctx.lang,
+            context=reply.context,
+            in_reply_to=msg.message_id,
+            references=list(msg.references),
+        )
+    )

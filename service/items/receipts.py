@@ -1,0 +1,71 @@
+"""One receipt for a reply's command lines, and a reply that mixes commands with an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parsers.commands import CommandReading
+from parsers.intent import read_intent
+from service.context import Context, queue_reply
+from service.core.outcomes import Applied, Rejected, Reply
+from service.core.store import Doc
+from service.items import commands, roles, state
+from service.items.commands import LineResult
+from service.minutes import records
+from service.minutes.answers import intent_words, record_answer
+from service.minutes.matching import Match
+from service.minutes.records import State
+
+
+def take_commands(
+    ctx: Context, record: Doc, person: Doc | None, match: Match, reading: CommandReading, text: str
+) -> None:
+    results = commands.take(ctx, record, reading)
+    extra: dict[str, object] = {}
+    if person is not None and record["state"] != State.CONFIRMED and not match.stale:
+        applied = any(r.outcome == "applied" for r in results)
+        # "确认。\n#1 完成": the line that is not a command still answers the minutes. When no
+        # line applied ("已完成第一步,其余确认"), the whole reply is read: a partial confirmation
+        # goes to the recorder like any correction. Words with no confirm or objection in
+        # them ("流程文档见附件") answer nothing.
+        said = reading.rest if applied else text
+        intent = read_intent(said, intent_words(ctx.rules.intent))
+        if said and intent.said_anything:
+            record_answer(ctx, record, person, intent, said)
+            ctx.txn.put(records.RECORDS, record["record"], record)
+            extra["answer"] = intent.intent.value
+    finish(ctx, record, results, extra)
+
+
+def open_items_of(ctx: Context, record: Doc, address: str) -> list[dict[str, Any]]:
+    return [
+        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
+        for i in state.of_record(ctx.txn, record)
+        if roles.owns(i, address) and state.is_open(i)
+    ]
+
+
+def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str, Any] | None = None) -> None:
+    """One receipt for all lines; Applied if anything changed, else Rejected with that receipt."""
+    ctx.lang = record["language"]
+    open_items = open_items_of(ctx, record, ctx.msg.from_addr)
+    reply = Reply(
+        "item_receipt",
+        {
+            "record": record["record"],
+            "name": record["name"],
+            "results": [r.__dict__ for r in results],
+            "open_items": open_items,
+            "refused_files": [f.__dict__ for f in ctx.facts.get("refused_files", [])],
+            "evidence_rules": ctx.rules.actions.evidence.model_dump(),
+            "evidence_required": ctx.rules.actions.evidence.required,
+            "first": open_items[0]["id"].rpartition("#")[2] if open_items else 1,
+            "answer": None,
+            **(extra or {}),
+        },
+    )
+    summary = "; ".join(f"{r.item or '?'} {r.verb}: {r.outcome}" for r in results)
+    if any(r.outcome == "applied" for r in results) or (extra or {}).get("answer"):
+        queue_reply(ctx, reply, "items")
+        raise Applied(f"{record['record']}: {summary}")
+    raise Rejected(f"{record['record']}: nothing applied ({summary})", reply=reply)

@@ -1,0 +1,202 @@
+"""Where a message goes: one table of (what it is, who sent it, the record's state) → handler.
+
+The first row that fits wins, as in Mailman's chains. Every handler ends the message by
+raising an Outcome. To change what a kind of reply leads to, change a row here; the
+handlers themselves live with their subject (minutes/, items/).
+
+| what             | who                  | record state | handler                    |
+|------------------|----------------------|--------------|----------------------------|
+| anything         | anyone               | no record    | intake.take_draft          |
+| anything         | another's reply key  | any          | refuse                     |
+| a draft          | the recorder         | any          | revision.revise            |
+| anything         | not on the record    | any          | refuse                     |
+| commands         | an item role         | any          | receipts.take_commands     |
+| commands         | an attendee          | confirmed    | receipts.take_commands     |
+| anything else    | an item role only    | any          | their items, how to answer |
+| anything else    | an attendee          | any          | answers.answer             |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+from parsers.classify import Kind
+from parsers.commands import CommandReading
+from parsers.model import Minutes
+from parsers.reply_text import read_reply
+from service.context import Context
+from service.core.outcomes import Rejected, Reply
+from service.core.store import Doc
+from service.items import commands, receipts
+from service.minutes import answers, intake, records, revision
+from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
+from service.minutes.matching import Match, match_record
+from service.minutes.records import State
+
+REFUSAL = Reply("refusal", {})  # names nothing of the record: the sender is not on it
+
+
+class What(StrEnum):
+    ANY = "anything"
+    DRAFT = "a draft"
+    COMMANDS = "commands"
+
+
+class Who(StrEnum):
+    ANY = "anyone"
+    WRONG_KEY = "another's reply key"
+    RECORDER = "the recorder"
+    STRANGER = "not on the record"
+    ITEM_ROLE = "an item role"
+    ATTENDEE = "an attendee"
+    ITEM_ROLE_ONLY = "an item role only"
+
+
+NO_RECORD = "no record"
+ANY_STATE = "any"
+
+
+@dataclass
+class Letter:
+    """A reply and what we know of it, each fact computed once and only when a row asks."""
+
+    ctx: Context
+    match: Match
+    facts: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def record(self) -> Doc:
+        assert self.match.record is not None
+        return self.match.record
+
+    @property
+    def sender(self) -> str:
+        return self.ctx.msg.from_addr.lower()
+
+    @cached_property
+    def person(self) -> Doc | None:
+        return records.attendee(self.record, self.sender)
+
+    @cached_property
+    def item_role(self) -> bool:
+        return commands.has_item_role(self.ctx, self.record)
+
+    @cached_property
+    def text(self) -> str:
+        return read_reply(self.ctx.msg.text, self.ctx.msg.html).text
+
+    @cached_property
+    def commands(self) -> CommandReading:
+        return commands.read(self.ctx, self.text)
+
+    @cached_property
+    def draft(self) -> Minutes:
+        return parse_message_draft(own_part(self.ctx.msg), self.ctx.rules, self.ctx.directory)
+
+    def is_what(self, what: What) -> bool:
+        if what == What.DRAFT:
+            return looks_like_minutes(self.draft)
+        if what == What.COMMANDS:
+            return bool(self.commands.commands)
+        return True
+
+    def is_who(self, who: Who) -> bool:
+        if who == Who.WRONG_KEY:
+            return bool(self.match.key_owner) and self.match.key_owner != self.sender
+        if who == Who.RECORDER:
+            return self.sender == self.record["recorder"]["email"].lower()
+        if who == Who.STRANGER:
+            return self.person is None and not self.item_role
+        if who == Who.ITEM_ROLE:
+            return self.item_role
+        if who == Who.ATTENDEE:
+            return self.person is not None
+        if who == Who.ITEM_ROLE_ONLY:
+            return self.person is None and self.item_role
+        return True
+
+    def fits(self, row: Route) -> bool:
+        # Cheapest question first. A draft is parsed only for the recorder, and item roles
+        # (which make the record's items) are looked up only when commands or a stranger ask.
+        if not self.is_in(row.state):
+            return False
+        if row.what == What.DRAFT:
+            return self.is_who(row.who) and self.is_what(row.what)
+        return self.is_what(row.what) and self.is_who(row.who)
+
+    def is_in(self, state: str) -> bool:
+        if state == NO_RECORD:
+            return self.match.record is None
+        if self.match.record is None:
+            return False
+        return state == ANY_STATE or self.record["state"] == state
+
+
+# -- handlers: each takes the letter and raises the message's outcome ---------------
+
+
+def take_draft(letter: Letter) -> None:
+    ctx = letter.ctx
+    assert ctx.classification is not None
+    intake.take_draft(ctx, ctx.classification.kind == Kind.REPLY, letter.match.how == "unknown-token")
+
+
+def refuse(letter: Letter) -> None:
+    if letter.match.key_owner and letter.match.key_owner != letter.sender:
+        reason = f"{letter.match.how}: reply key of {letter.match.key_owner} used by {letter.sender}"
+    else:
+        reason = f"{letter.sender} is not on {letter.record['record']} (matched by {letter.match.how})"
+    raise Rejected(reason, reply=REFUSAL)
+
+
+def revise(letter: Letter) -> None:
+    revision.revise(letter.ctx, letter.record, letter.draft)
+
+
+def take_commands(letter: Letter) -> None:
+    receipts.take_commands(
+        letter.ctx, letter.record, letter.person, letter.match, letter.commands, letter.text
+    )
+
+
+def their_items(letter: Letter) -> None:
+    receipts.finish(letter.ctx, letter.record, [])  # an owner who wrote no command
+
+
+def answer(letter: Letter) -> None:
+    assert letter.person is not None
+    open_items = receipts.open_items_of(letter.ctx, letter.record, letter.person["email"])
+    answers.answer(letter.ctx, letter.record, letter.person, letter.match, letter.text, open_items)
+
+
+@dataclass(frozen=True)
+class Route:
+    what: What
+    who: Who
+    state: str
+    handler: Callable[[Letter], None]
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(What.ANY, Who.ANY, NO_RECORD, take_draft),
+    Route(What.ANY, Who.WRONG_KEY, ANY_STATE, refuse),
+    Route(What.DRAFT, Who.RECORDER, ANY_STATE, revise),
+    Route(What.ANY, Who.STRANGER, ANY_STATE, refuse),
+    Route(What.COMMANDS, Who.ITEM_ROLE, ANY_STATE, take_commands),
+    Route(What.COMMANDS, Who.ATTENDEE, State.CONFIRMED, take_commands),
+    Route(What.ANY, Who.ITEM_ROLE_ONLY, ANY_STATE, their_items),
+    Route(What.ANY, Who.ATTENDEE, ANY_STATE, answer),
+)
+
+
+def route(ctx: Context) -> None:
+    """Match the message to its record and hand it to the first row that fits."""
+    letter = Letter(ctx, match_record(ctx))
+    for row in ROUTES:
+        if letter.fits(row):
+            row.handler(letter)
+            return
+    raise AssertionError("the route table has no row for this message")  # the last row always fits

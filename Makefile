@@ -25,6 +25,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: venv mail-packages lint
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from parsers.charsets import decode_bytes
 from parsers.document import Document, from_docx, from_html, from_text, looks_like_html
-from parsers.message import InboundMessage, decode_bytes
+from parsers.message import InboundMessage
 
 DRAFT_EXTENSIONS = (".docx", ".md", ".markdown", ".txt", ".html", ".htm")
 

@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from parsers.dates import parse_date, parse_time_range
+from parsers.assembly import Assembler
 from parsers.document import Document, Line, Table
-from parsers.model import ActionItem, AgendaTopic, Minutes, Place
-from parsers.people import Directory, Mention, Person, parse_mention, parse_people_list, resolve
-from parsers.validate import unread_lines, validate
+from parsers.model import AgendaTopic, Minutes, Place
+from parsers.people import Directory, Person
 from parsers.vocabulary import Vocabulary, simplified, strip_numbering
 
 _HEADING_NUMBER = re.compile(r"^\s*(?:[((]?[一二三四五六七八九十]+[))、.]|#+)\s*")
@@ -27,13 +26,6 @@ _SENTENCE_ITEM = re.compile(
     r"^[【\[]?\s*(?:行动项|行動項|Action item|Action)\s*(\d+)\s*[】\]]?\s*[:：]?\s*(.+)$", re.I
 )
 _TEXT_FIELDS = ("background", "goal", "discussion", "disagreements", "consensus")
-_LIST_FIELDS = ("discussion", "disagreements", "consensus")
-
-
-def language_of(doc: Document) -> str:
-    text = doc.text
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    return "zh" if cjk >= 4 else "en"
 
 
 @dataclass
@@ -252,244 +244,12 @@ class _Reader:
             )
         return i - start
 
-    # -- assembling ------------------------------------------------------------
-
-    def person(self, text: str) -> tuple[Mention, Person] | None:
-        mentions = parse_people_list(text, self.vocab.titles) if text else []
-        if not mentions:
-            return None
-        mention = mentions[0]
-        person = resolve(mention, self.directory, self.seen_people)
-        self.remember(mention, person)
-        return mention, person
-
-    def remember(self, mention: Mention, person: Person) -> None:
-        if person.email:
-            self.seen_people[simplified(mention.name).casefold()] = person
-            self.seen_people[simplified(person.name).casefold()] = person
-
     def finish(self) -> Minutes:
-        m = self.minutes
-        m.language = language_of(self.doc)
-        meeting = m.meeting
-        value = {k: v for k, (v, _) in self.fields.items()}
-        place = {k: p for k, (_, p) in self.fields.items()}
-        reference = self.received or date.today()
-        date_text = value.get("date") or value.get("time") or ""
-        reading = parse_date(date_text, reference) if date_text else None
-        meeting.date = reading.value if reading else None
-        start, end = parse_time_range(value.get("time", "")) if value.get("time") else (None, None)
-        meeting.start, meeting.end = start or "", end or ""
-        meeting.location = value.get("location", "")
-        meeting.initiating_department = simplified(value.get("initiating_department", ""))
-        meeting.background = value.get("background", "")
-        meeting.goal = value.get("goal", "")
-        for name in _LIST_FIELDS:
-            if value.get(name):
-                setattr(
-                    m, name, [_LIST_NUMBER.sub("", v).strip() for v in value[name].split("\n") if v.strip()]
-                )
-
-        # People named with an address anywhere help resolve the same name elsewhere.
-        for key in ("host", "recorder", "attendees"):
-            for mention in parse_people_list(value.get(key, ""), self.vocab.titles):
-                self.remember(mention, resolve(mention, self.directory, self.seen_people))
-        host = self.person(value.get("host", ""))
-        recorder = self.person(value.get("recorder", ""))
-        meeting.host = host[1] if host else None
-        meeting.recorder = recorder[1] if recorder else None
-        self.attendees(
-            value.get("attendees", ""),
-            place.get("attendees"),
-            host,
-            recorder,
-            place.get("host"),
-            place.get("recorder"),
-        )
-        m.absent = self.absentees(value.get("absent", ""))
-        meeting.name = value.get("name") or self.fallback_name()
-        ref = meeting.date or reference
-        for values, row_place, cell_places in self.item_rows:
-            m.items.append(self.item_from_row(len(m.items) + 1, values, row_place, cell_places, ref))
-        for number, sentence, sentence_place in self.sentence_items:
-            m.items.append(self.item_from_sentence(number, sentence, sentence_place, ref))
-        m.next_meeting = self.next_meeting(ref)
-        m.record_prefix = self.record_prefix()
-        m.findings = validate(m, self.vocab, place, self.doc.source)
-        m.findings += unread_lines(self.unread_item_lines, self.vocab, m.language)
-        return m
-
-    def attendees(
-        self,
-        text: str,
-        place: Place | None,
-        host: tuple[Mention, Person] | None,
-        recorder: tuple[Mention, Person] | None,
-        host_place: Place | None,
-        recorder_place: Place | None,
-    ) -> None:
-        m = self.minutes
-        seen: set[str] = set()
-        entries: list[tuple[Mention, Person, Place]] = []
-        for mention in parse_people_list(text, self.vocab.titles):
-            if self.vocab.is_none(mention.name):
-                continue
-            person = resolve(mention, self.directory, self.seen_people)
-            entries.append((mention, person, place or Place("", "")))
-        # The host and the recorder attend even when the list leaves them out.
-        for extra, extra_place in ((host, host_place), (recorder, recorder_place)):
-            if extra is not None:
-                entries.append((extra[0], extra[1], extra_place or Place("", "")))
-        for mention, person, where in entries:
-            key = person.email or simplified(person.name)
-            if key in seen:
-                continue
-            seen.add(key)
-            m.attendees.append(person)
-            m.attendee_mentions.append((mention, person, where))
-
-    def absentees(self, text: str) -> list[dict[str, str]]:
-        if not text or self.vocab.is_none(text):
-            return []
-        found = []
-        for chunk in re.split(r"[;；\n、]+", text):
-            chunk = chunk.strip()
-            if not chunk or self.vocab.is_none(chunk):
-                continue
-            parts = re.split(r"\s*(?:[-—–]+|[:：]|,|，)\s*", chunk, maxsplit=1)
-            who = parts[0]
-            reason = parts[1] if len(parts) > 1 else ""
-            mention = parse_mention(who, self.vocab.titles)
-            person = resolve(mention, self.directory, self.seen_people)
-            found.append({"name": person.name, "reason": reason.strip()})
-        return found
-
-    def fallback_name(self) -> str:
-        title = simplified(self.title_line)
-        generic = re.sub(
-            r"(会议纪要|会议记录|纪要|记录表|记录|跨部门|沟通|协调|会议|minutes|meeting|[:：\s#-])",
-            "",
-            title,
-            flags=re.I,
-        )
-        if self.title_line and generic and not self.vocab.field_of(self.title_line):
-            return (
-                re.sub(r"\s*(会议纪要|會議紀要|会议记录|Minutes)\s*[:：]?\s*", "", self.title_line).strip()
-                or self.title_line
-            )
-        for key in ("goal", "background"):
-            if key in self.fields:
-                return self.fields[key][0].split("\n")[0][:60]
-        subject = re.sub(r"^\s*((re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", "", self.subject, flags=re.I)
-        return subject.strip()
-
-    def item_from_row(
-        self, no: int, values: dict[str, str], place: Place, cells: dict[str, Place], ref: date
-    ) -> ActionItem:
-        number = re.sub(r"\D", "", values.get("no", ""))
-        item = ActionItem(
-            int(number) if number else no, values.get("title", ""), place=place, cell_places=cells
-        )
-        self.owners(item, values.get("owner", ""))
-        self.departments(item, values.get("department", ""))
-        self.due(item, values.get("due", ""), ref)
-        item.criterion = self.text_value(values.get("criterion", ""))
-        item.criterion_asked = "criterion" in values
-        item.support = self.text_value(values.get("support", ""))
-        item.notes = self.text_value(values.get("notes", ""))
-        item.priority = self.vocab.priority_of(values.get("priority", "")) or ""
-        item.status = self.vocab.status_of(values.get("status", "")) or "not_started"
-        return item
-
-    def item_from_sentence(self, no: int, sentence: str, place: Place, ref: date) -> ActionItem:
-        s = simplified(sentence)
-        item = ActionItem(no, place=place)
-        owner = re.search(r"(?:由|请)\s*([^,，;；。]+?)\s*(?:负责|牵头)", s) or re.search(
-            r"^([^,，;；。]{1,20}?)\s*负责", s
-        )
-        owner_text = owner.group(1) if owner else ""
-        self.owners(item, owner_text)
-        if item.owner_mentions and item.owner_mentions[0].department:
-            item.department = item.owner_mentions[0].department
-        due = re.search(
-            r"(?:于|在)?\s*([^,，;；。]*?\d[^,，;；。]*?|[^,，;；。]*?(?:本周|下周|月底|尽快|近期)[^,，;；。]*?)\s*(?:前|之前|以前)",
-            s,
-        )
-        self.due(item, due.group(1) if due else "", ref)
-        criterion = re.search(
-            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：]\s*([^;；。]+)", s, re.I
-        )
-        item.criterion = criterion.group(1).strip() if criterion else ""
-        support = re.search(r"(?:所需支持|需要支持|需)\s*[:：]?\s*([^;；。]*?提供[^;；。,，]*)", s)
-        item.support = support.group(1).strip() if support else ""
-        title = s
-        title = re.sub(
-            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：].*$", "", title, flags=re.I
-        )
-        if owner:
-            title = title.replace(owner.group(0), ",")
-        if due:
-            title = title.replace(due.group(0), ",")
-        parts = [p.strip() for p in re.split(r"[,，;；。]", title) if p.strip()]
-        parts = [re.sub(r"^(?:于|并|然后)\s*|\s*(?:完成)$", "", p).strip() for p in parts]
-        item.title = ",".join(p for p in parts if p and p not in ("完成",))
-        return item
-
-    def text_value(self, text: str) -> str:
-        return "" if self.vocab.is_none(text) else text.strip()
-
-    def owners(self, item: ActionItem, text: str) -> None:
-        item.owner_mentions = [
-            m for m in parse_people_list(text, self.vocab.titles) if not self.vocab.is_none(m.name)
-        ]
-        item.owners = [resolve(m, self.directory, self.seen_people) for m in item.owner_mentions]
-        if item.owner_mentions and item.owner_mentions[0].department and not item.department:
-            item.department = item.owner_mentions[0].department
-
-    def departments(self, item: ActionItem, text: str) -> None:
-        if not text or self.vocab.is_none(text):
-            return
-        lead: list[str] = []
-        supporting: list[str] = []
-        for part in re.split(r"[/、,，;；+&]|\s和\s|及", simplified(text)):
-            part = part.strip()
-            if not part:
-                continue
-            marker = re.search(r"[((]([^))]*)[))]", part)
-            name = re.sub(r"[((][^))]*[))]", "", part).strip()
-            tag = marker.group(1) if marker else ""
-            if any(w in tag for w in self.vocab.support_markers):
-                supporting.append(name)
-            elif any(w in tag for w in self.vocab.lead_markers) or not lead:
-                lead.append(name)
-            else:
-                supporting.append(name)
-        item.department = lead[0] if lead else ""
-        item.supporting = [*lead[1:], *supporting]
-
-    def due(self, item: ActionItem, text: str, ref: date) -> None:
-        item.due_text = text.strip()
-        if not item.due_text:
-            return
-        reading = parse_date(item.due_text, ref, self.vocab.vague_deadlines)
-        item.due = reading.value
-        item.due_vague = reading.vague
-
-    def next_meeting(self, ref: date) -> dict[str, object] | None:
-        text = " ".join(self.next_meeting_text).strip()
-        if not text:
-            return None
-        reading = parse_date(text, ref)
-        start, _ = parse_time_range(text)
-        return {"date": reading.value.isoformat() if reading.value else None, "start": start, "text": text}
-
-    def record_prefix(self) -> str:
-        meeting = self.minutes.meeting
-        owner = meeting.recorder or meeting.host
-        if meeting.date is None or owner is None:
-            return ""
-        department = self.directory.department(owner.department) if owner.department else None
-        return f"{meeting.date.year}-{department.code}" if department and department.code else ""
+        return Assembler(
+            self.vocab, self.directory, self.received, self.subject, self.doc, self.seen_people,
+            self.fields, self.title_line, self.next_meeting_text, self.item_rows, self.sentence_items,
+            self.unread_item_lines, self.minutes,
+        ).finish()  # fmt: skip
 
 
 def _split_label(text: str) -> tuple[str | None, str]:

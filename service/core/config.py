@@ -267,3 +267,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         smtp=smtp,
         now=env.get("MINUTESD_NOW") or None,
     )
+
+
+def load_from_env() -> tuple[Settings, Rules]:
+    """The settings of the environment and the rules file they name."""
+    settings = settings_from_env()
+    return settings, load_rules(settings.rules_path)

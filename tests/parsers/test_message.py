@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from parsers.message import decode_header_value, parse_message
+from parsers.charsets import decode_header_value
+from parsers.message import parse_message
 from tests.conftest import CORPORA, SAMPLES
 
 

@@ -15,7 +15,7 @@ from parsers.commands import Problem, Verb, read_commands
 from parsers.message import Attachment
 from service.core.calendar import work_calendar
 from service.core.config import EvidenceRules, load_rules
-from service.items import evidence, followup, state, tracker
+from service.items import evidence, followup, moments, state, tracker, weekly
 from service.items.commands import command_words
 from service.items.state import ItemEvent, ItemRefused, Status
 
@@ -156,13 +156,13 @@ def _open_item(due: str, assigned: str = "2024-05-20T16:30:00+08:00") -> dict[st
 def test_reminders_count_working_days_around_a_public_holiday() -> None:
     rules = load_rules()
     calendar = work_calendar(rules.calendar)
-    moments = dict(followup.item_moments(_open_item("2024-06-11"), rules, calendar))
-    assert moments["remind3"].date() == date(2024, 6, 5)
-    assert moments["remind1"].date() == date(2024, 6, 7), "Mon 10 June is Dragon Boat Festival"
-    assert moments["remind0"].date() == date(2024, 6, 11)
-    assert moments["overdue"].date() == date(2024, 6, 12)
-    assert moments["escalate"].date() == date(2024, 6, 17), "beyond 3 working days overdue"
-    assert moments["remind1"].hour == 9
+    when = dict(moments.item_moments(_open_item("2024-06-11"), rules, calendar))
+    assert when["remind3"].date() == date(2024, 6, 5)
+    assert when["remind1"].date() == date(2024, 6, 7), "Mon 10 June is Dragon Boat Festival"
+    assert when["remind0"].date() == date(2024, 6, 11)
+    assert when["overdue"].date() == date(2024, 6, 12)
+    assert when["escalate"].date() == date(2024, 6, 17), "beyond 3 working days overdue"
+    assert when["remind1"].hour == 9
 
 
 def test_a_daemon_that_was_down_sends_only_the_latest_reminder() -> None:
@@ -183,13 +183,13 @@ def test_a_daemon_that_was_down_sends_only_the_latest_reminder() -> None:
 
 def test_the_weekly_moment_is_the_last_monday_nine_oclock() -> None:
     rules = load_rules()
-    assert followup.last_weekly_moment(rules, datetime(2024, 5, 27, 8, 59, tzinfo=SHANGHAI)).date() == date(
+    assert moments.last_weekly_moment(rules, datetime(2024, 5, 27, 8, 59, tzinfo=SHANGHAI)).date() == date(
         2024, 5, 20
     )
-    assert followup.last_weekly_moment(rules, datetime(2024, 5, 27, 9, 0, tzinfo=SHANGHAI)).date() == date(
+    assert moments.last_weekly_moment(rules, datetime(2024, 5, 27, 9, 0, tzinfo=SHANGHAI)).date() == date(
         2024, 5, 27
     )
-    assert followup.last_weekly_moment(rules, datetime(2024, 6, 2, 23, 0, tzinfo=SHANGHAI)).date() == date(
+    assert moments.last_weekly_moment(rules, datetime(2024, 6, 2, 23, 0, tzinfo=SHANGHAI)).date() == date(
         2024, 5, 27
     )
 
@@ -405,7 +405,7 @@ def test_the_weekly_table_of_a_confidential_meeting_reaches_only_its_attendees(c
     directory = read_directory(SAMPLES / "people.yaml")
     told = [
         p["email"]
-        for p, _ in followup.weekly_recipients([item], {"2024-PRD-001": record}, load_rules(), directory)
+        for p, _ in weekly.weekly_recipients([item], {"2024-PRD-001": record}, load_rules(), directory)
     ]
     head = "chen.jing@example.test"  # heads 技术部 and was not at the meeting
     assert (head in told) is not confidential

@@ -1,0 +1,111 @@
+"""One action item from a table row or a sentence: owner, departments, deadline, criterion."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from parsers.dates import parse_date
+from parsers.model import ActionItem, Place
+from parsers.people import Directory, Person, parse_people_list, resolve
+from parsers.vocabulary import Vocabulary, simplified
+
+
+@dataclass
+class ItemReader:
+    vocab: Vocabulary
+    directory: Directory
+    seen_people: dict[str, Person]  # shared with the draft's reader: one person, one resolution
+
+    def from_row(
+        self, no: int, values: dict[str, str], place: Place, cells: dict[str, Place], ref: date
+    ) -> ActionItem:
+        number = re.sub(r"\D", "", values.get("no", ""))
+        item = ActionItem(
+            int(number) if number else no, values.get("title", ""), place=place, cell_places=cells
+        )
+        self.owners(item, values.get("owner", ""))
+        self.departments(item, values.get("department", ""))
+        self.due(item, values.get("due", ""), ref)
+        item.criterion = self.text_value(values.get("criterion", ""))
+        item.criterion_asked = "criterion" in values
+        item.support = self.text_value(values.get("support", ""))
+        item.notes = self.text_value(values.get("notes", ""))
+        item.priority = self.vocab.priority_of(values.get("priority", "")) or ""
+        item.status = self.vocab.status_of(values.get("status", "")) or "not_started"
+        return item
+
+    def from_sentence(self, no: int, sentence: str, place: Place, ref: date) -> ActionItem:
+        s = simplified(sentence)
+        item = ActionItem(no, place=place)
+        owner = re.search(r"(?:由|请)\s*([^,，;；。]+?)\s*(?:负责|牵头)", s) or re.search(
+            r"^([^,，;；。]{1,20}?)\s*负责", s
+        )
+        owner_text = owner.group(1) if owner else ""
+        self.owners(item, owner_text)
+        if item.owner_mentions and item.owner_mentions[0].department:
+            item.department = item.owner_mentions[0].department
+        due = re.search(
+            r"(?:于|在)?\s*([^,，;；。]*?\d[^,，;；。]*?|[^,，;；。]*?(?:本周|下周|月底|尽快|近期)[^,，;；。]*?)\s*(?:前|之前|以前)",
+            s,
+        )
+        self.due(item, due.group(1) if due else "", ref)
+        criterion = re.search(
+            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：]\s*([^;；。]+)", s, re.I
+        )
+        item.criterion = criterion.group(1).strip() if criterion else ""
+        support = re.search(r"(?:所需支持|需要支持|需)\s*[:：]?\s*([^;；。]*?提供[^;；。,，]*)", s)
+        item.support = support.group(1).strip() if support else ""
+        title = s
+        title = re.sub(
+            r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：].*$", "", title, flags=re.I
+        )
+        if owner:
+            title = title.replace(owner.group(0), ",")
+        if due:
+            title = title.replace(due.group(0), ",")
+        parts = [p.strip() for p in re.split(r"[,，;；。]", title) if p.strip()]
+        parts = [re.sub(r"^(?:于|并|然后)\s*|\s*(?:完成)$", "", p).strip() for p in parts]
+        item.title = ",".join(p for p in parts if p and p not in ("完成",))
+        return item
+
+    def text_value(self, text: str) -> str:
+        return "" if self.vocab.is_none(text) else text.strip()
+
+    def owners(self, item: ActionItem, text: str) -> None:
+        item.owner_mentions = [
+            m for m in parse_people_list(text, self.vocab.titles) if not self.vocab.is_none(m.name)
+        ]
+        item.owners = [resolve(m, self.directory, self.seen_people) for m in item.owner_mentions]
+        if item.owner_mentions and item.owner_mentions[0].department and not item.department:
+            item.department = item.owner_mentions[0].department
+
+    def departments(self, item: ActionItem, text: str) -> None:
+        if not text or self.vocab.is_none(text):
+            return
+        lead: list[str] = []
+        supporting: list[str] = []
+        for part in re.split(r"[/、,，;；+&]|\s和\s|及", simplified(text)):
+            part = part.strip()
+            if not part:
+                continue
+            marker = re.search(r"[((]([^))]*)[))]", part)
+            name = re.sub(r"[((][^))]*[))]", "", part).strip()
+            tag = marker.group(1) if marker else ""
+            if any(w in tag for w in self.vocab.support_markers):
+                supporting.append(name)
+            elif any(w in tag for w in self.vocab.lead_markers) or not lead:
+                lead.append(name)
+            else:
+                supporting.append(name)
+        item.department = lead[0] if lead else ""
+        item.supporting = [*lead[1:], *supporting]
+
+    def due(self, item: ActionItem, text: str, ref: date) -> None:
+        item.due_text = text.strip()
+        if not item.due_text:
+            return
+        reading = parse_date(item.due_text, ref, self.vocab.vague_deadlines)
+        item.due = reading.value
+        item.due_vague = reading.vague

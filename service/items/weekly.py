@@ -1,0 +1,176 @@
+"""The tables people receive: the daily digest of important meetings and the weekly tracker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from parsers.people import Directory
+from parsers.workdays import WorkCalendar
+from service.core.config import Rules
+from service.core.store import Doc, Store
+from service.items import notices, roles, state, tracker
+from service.items.moments import assigned_by, at, last_weekly_moment
+from service.mail.outbox import TABLE as OUTBOX
+from service.mail.outbox import Outbox, OutgoingMail
+from service.minutes import records
+
+log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def is_important(record: Doc, rules: Rules) -> bool:
+    text = f"{record['name']}\n{record['minutes'].get('meeting', {}).get('name', '')}".lower()
+    return bool(record.get("important")) or any(
+        m.lower() in text for m in rules.actions.important_markers if m
+    )
+
+
+def digests(
+    store: Store,
+    outbox: Outbox,
+    rules: Rules,
+    now: datetime,
+    directory: Directory,
+    confirmed: dict[str, Doc],
+    calendar: WorkCalendar,
+) -> int:
+    today = now.astimezone(rules.tz).date()
+    day = calendar.working_day_on_or_before(today)
+    if at(day, rules.actions.daily_digest_time, rules) > now:
+        day = calendar.working_day_on_or_before(day - timedelta(days=1))
+    moment = at(day, rules.actions.daily_digest_time, rules)
+    queued = 0
+    for record in confirmed.values():
+        key = f"{record['record']}:digest:{day.isoformat()}"
+        if not is_important(record, rules) or store.get(OUTBOX, key) is not None:
+            continue
+        tracked = [i for i in state.of_record(store, record) if assigned_by(i, moment)]
+        open_items = [i for i in tracked if i["status"] in (*state.OPEN, state.Status.PENDING)]
+        if not open_items:
+            continue
+        lang = record["language"]
+        person = roles.tracker_of(record, rules)
+        rows = [tracker.row(i, lang, directory) for i in open_items]
+        with store.transaction() as txn:
+            mailer = notices.Mailer(txn, rules, outbox.address, outbox.domain, now, directory)
+            notices.send(
+                mailer,
+                record,
+                OutgoingMail(
+                    key=key,
+                    to=[person["email"]],
+                    subject=records.subject(
+                        record, f"重要会议行动项日报 {day}", f"Daily items {day}", record["name"]
+                    ),
+                    template="digest",
+                    lang=lang,
+                    context={
+                        "greeting_name": person["name"],
+                        "record": record["record"],
+                        "name": record["name"],
+                        "day": day.isoformat(),
+                        "headers": tracker.HEADERS[lang],
+                        "columns": tracker.COLUMNS,
+                        "rows": rows,
+                        "rate": tracker.on_time_rate(tracked, today).spelled(),
+                    },
+                ),
+                bound_to=person["email"],
+            )
+            txn.put(records.RECORDS, record["record"], record)
+            queued += sum(outbox.enqueue(txn, mail, now) for mail in mailer.mails)
+    return queued
+
+
+def weekly_recipients(
+    all_items: list[Doc], record_docs: dict[str, Doc], rules: Rules, directory: Directory
+) -> Iterator[tuple[Doc, list[Doc]]]:
+    """Each person and the rows they get: their meetings' as tracker, their department's as head, their own."""
+    people: dict[str, Doc] = {}
+    rows: dict[str, dict[str, Doc]] = {}
+
+    def give(person: Doc | None, item: Doc) -> None:
+        if not person or not person.get("email"):
+            return
+        record = record_docs[item["record"]]
+        if record.get("confidential") and records.attendee(record, person["email"]) is None:
+            return  # a confidential meeting's items reach only its attendees
+        address = person["email"].lower()
+        people.setdefault(address, person)
+        rows.setdefault(address, {})[item["id"]] = item
+
+    for item in all_items:
+        record = record_docs.get(item["record"])
+        if record is None:
+            continue
+        give(roles.tracker_of(record, rules), item)
+        give(roles.head_of(directory, roles.department_of(item, directory)), item)
+        give(item["owner"], item)
+    for address, person in sorted(people.items()):
+        yield person, sorted(rows[address].values(), key=lambda i: (i["record"], i["no"]))
+
+
+def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory) -> int:
+    moment = last_weekly_moment(rules, now)
+    week = moment.date()
+    keep_since = moment - timedelta(days=rules.actions.weekly.keep_closed_days)
+    record_docs = {r["record"]: r for r in store.all(records.RECORDS)}
+
+    def shown(item: Doc) -> bool:
+        if not assigned_by(item, moment):
+            return False
+        if item["status"] not in state.CLOSED:
+            return True
+        closed_at = item["history"][-1]["at"] if item.get("history") else item["assigned_at"]
+        return datetime.fromisoformat(closed_at) >= keep_since
+
+    chosen = [i for i in state.all_items(store) if shown(i)]
+    queued = 0
+    today = now.astimezone(rules.tz).date()
+    mails = []
+    for person, owned in weekly_recipients(chosen, record_docs, rules, directory):
+        key = f"weekly:{week.isoformat()}:{person['email'].lower()}"
+        if store.get(OUTBOX, key) is not None:
+            continue
+        languages = {record_docs[i["record"]]["language"] for i in owned}
+        lang = "en" if languages == {"en"} else "zh"
+        rows = [tracker.row(i, lang, directory) for i in owned]
+        rate = tracker.on_time_rate(owned, today)
+        title = f"行动项周报 {week}" if lang == "zh" else f"Action items, week of {week}"
+        mails.append(
+            OutgoingMail(
+                key=key,
+                to=[person["email"]],
+                subject=title,
+                template="weekly",
+                lang=lang,
+                context={
+                    "greeting_name": person["name"],
+                    "week": week.isoformat(),
+                    "headers": tracker.HEADERS[lang],
+                    "columns": tracker.COLUMNS,
+                    "rows": rows,
+                    "rate": rate.spelled(),
+                    "counts": _counts(owned, lang),
+                },
+                attachments=[
+                    (f"action-items-{week}.xlsx", XLSX, tracker.as_xlsx(rows, lang, rate, title)),
+                    (f"action-items-{week}.csv", "text/csv", tracker.as_csv(rows, lang)),
+                ],
+            )
+        )
+    if mails:
+        with store.transaction() as txn:
+            queued += sum(outbox.enqueue(txn, mail, now) for mail in mails)
+        log.info("weekly tracker of %s: %d mail(s)", week, queued)
+    return queued
+
+
+def _counts(owned: list[Doc], lang: str) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for item in owned:
+        label = tracker.STATUS_LABELS[lang][item["status"]]
+        counts[label] = counts.get(label, 0) + 1
+    return sorted(counts.items())

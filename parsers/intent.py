@@ -1,15 +1,29 @@
-"""Confirm or object: what an attendee's answer means.
+"""Confirm, object, or unclear: what an attendee's answer to the minutes means.
 
-Only a clear confirmation confirms. An objection, a partial confirmation ("其余确认"),
-a question, or anything we cannot read is a correction: it goes to the recorder and the
-host, so a reply is never dropped and never taken for consent it did not give.
+A small grammar over segmented text, not a list of substrings. The text is cut into
+clauses (punctuation, line breaks, 但/不过/but), each clause into tokens by longest match
+against the rules' lexicon (so 待确认 is one token and never 确认), and the tokens are
+read in order:
+
+- a negator in front of a consent word within a clause negates it (无法同意, 不太同意,
+  can't agree), and so does a negator behind it (确认不了); a negated agreement is an
+  objection, a negated confirmation with "yet/还/暂" only holds back (unclear);
+- an absence in front of an objection noun is consent (没意见, 无异议, no objections),
+  a presence is an objection (有意见, 有问题);
+- a correction (应为, 写错, 漏了, should be, wrong) makes the reply an objection even
+  beside a confirmation, since a correction always wins;
+- a question that points at something (第2项, 日期, owner) is an objection; another
+  question, a deferral (晚点回复, will review) or an acknowledgement alone (收到, thanks)
+  is unclear, never consent.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from parsers.vocabulary import simplified
 
@@ -17,67 +31,233 @@ from parsers.vocabulary import simplified
 class Intent(StrEnum):
     CONFIRM = "confirmed"
     OBJECT = "objected"
+    UNCLEAR = "unclear"
+
+
+class Tag(StrEnum):
+    CONSENT = "consent"  # 确认, 同意, agree, 👍
+    DISSENT = "dissent"  # 不同意, 反对, disagree, 👎
+    NEGATOR = "negator"  # 不, 无法, 不能, can't, not
+    NEGATOR_AFTER = "negator_after"  # 不了: 确认不了
+    HOLDING = "holding"  # 还, 暂, yet, for now: a negation that waits, not refuses
+    ABSENCE = "absence"  # 没, 无, no
+    PRESENCE = "presence"  # 有, 还有
+    OBJECTION_NOUN = "objection_noun"  # 意见, 异议, 问题, objection, problem
+    CORRECTION = "correction"  # 应为, 写错, 漏了, should be, wrong
+    ACK = "ack"  # 收到, 已阅, noted, thanks
+    DEFERRAL = "deferral"  # 晚点回复, 稍后, will review, get back
+    QUESTION = "question"  # 吗, 是不是, ?
+    POINTER = "pointer"  # 第2项, 日期, 负责人, item, date, owner
+    CONSENT_IDIOM = "consent_idiom"  # 没问题, no objection, sounds good: consent as a whole
+    PARTIAL = "partial"  # 其余, the rest: consent to part only
+    SETTLED = "settled"  # 如果, 已经改, addressed: the clause objects to nothing
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
 class IntentWords:
-    confirm_phrases: tuple[str, ...]
-    object_phrases: tuple[str, ...]
-    confirm_words: tuple[str, ...]
-    partial_markers: tuple[str, ...]
-    unclear_markers: tuple[str, ...]
+    """The lexicon, from `intent:` in mailbox_rules.yaml: each tag's words or phrases."""
+
+    lexicon: tuple[tuple[Tag, tuple[str, ...]], ...]
+    disclaimer_markers: tuple[str, ...] = ()
+    clause_breaks: tuple[str, ...] = ()  # 但, 不过, but, however: a new clause starts there
+    own_mail_markers: tuple[str, ...] = ()  # the opening of our own minutes mail, quoted bare
 
 
 @dataclass(frozen=True)
 class Reading:
     intent: Intent
     reason: str
-    said_anything: bool = True  # False: no confirm word and no objection phrase at all
+    evidence: tuple[str, ...] = field(default_factory=tuple)  # the words that decided it
+
+    @property
+    def said_anything(self) -> bool:
+        """False when nothing in the text answers the minutes either way."""
+        return self.intent != Intent.UNCLEAR
+
+
+# Emoji variation selectors and skin tones say nothing about meaning.
+_EMOJI_NOISE = re.compile("[\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
+# Clauses end after 。!?; (the question mark stays with its clause), at line breaks, and at commas.
+_CLAUSE = re.compile(r"(?<=[。!?;])|\n+|(?<![0-9])[，,、.:](?![0-9])|\s[-—–]+\s")
+_QUOTE_HEAD = re.compile(
+    r"^\s*(?:[_\-=—]{5,}|[^\s:]{1,16}\s*:.*|.{0,12}(?:您好|你好)\s*[:,]?|dear .{0,40}|hi .{0,30})\s*$"
+)
+_ITEM_REFERENCE = re.compile(
+    r"第\s*[0-9一二三四五六七八九十]+\s*[项項条條点點]|[#＃]\s*\d+|\bitem\s*#?\s*\d+"
+)
+_WORD = re.compile(r"[a-z0-9+']+|[\u4e00-\u9fff]|[^\sa-z0-9\u4e00-\u9fff]")
+_NEGATION_REACH = 4  # tokens between a negator and the word it negates (不能完全同意)
 
 
 def read_intent(text: str, words: IntentWords) -> Reading:
-    body = simplified(text).lower()
-    body, confirm_phrase = _take_out(body, words.confirm_phrases)
-    objection = _find(body, words.object_phrases)
+    body = _without(_normalise(text), words.disclaimer_markers, words.own_mail_markers)
+    found: dict[str, list[str]] = {}
+    for clause in _clauses(body, words.clause_breaks):
+        _read_clause(_tokens(clause, words), clause, found)
+    return _decide(found)
+
+
+def _decide(found: dict[str, list[str]]) -> Reading:
+    def words_of(*kinds: str) -> tuple[str, ...]:
+        return tuple(w for kind in kinds for w in found.get(kind, []))
+
+    objection = words_of("correction", "dissent", "refusal", "objection_present")
     if objection:
-        return Reading(Intent.OBJECT, f"objection: {objection!r}")
-    confirmation = confirm_phrase or _find(body, words.confirm_words)
-    if not confirmation:
-        return Reading(Intent.OBJECT, "no clear confirmation: read as a correction", said_anything=False)
-    partial = _find(body, words.partial_markers)
-    if partial:
-        return Reading(Intent.OBJECT, f"confirms only part ({partial!r}): read as a correction")
-    unclear = _find(body, words.unclear_markers)
-    if unclear:
-        return Reading(Intent.OBJECT, f"asks or hedges ({unclear!r}): read as a correction")
-    return Reading(Intent.CONFIRM, f"confirmation: {confirmation!r}")
+        return Reading(Intent.OBJECT, f"objection or correction: {', '.join(objection)}", objection)
+    doubt = words_of("pointed_question")
+    waiting = words_of("deferral", "holding_back")
+    if doubt and not waiting:
+        return Reading(Intent.OBJECT, f"questions a point of the minutes: {', '.join(doubt)}", doubt)
+    if waiting:
+        return Reading(Intent.UNCLEAR, f"not yet an answer: {', '.join(waiting)}", waiting)
+    consent = words_of("consent", "no_objection")
+    partial = words_of("partial")
+    if consent and partial:
+        return Reading(Intent.OBJECT, f"confirms only part ({', '.join(partial)})", partial)
+    if consent:  # a 确认? only asks: its clause noted a question, not consent
+        return Reading(Intent.CONFIRM, f"confirmation: {', '.join(consent)}", consent)
+    heard = words_of("ack", "question")
+    if heard:
+        return Reading(Intent.UNCLEAR, f"acknowledges or asks, no answer: {', '.join(heard)}", heard)
+    return Reading(Intent.UNCLEAR, "no confirmation and no correction in the text")
 
 
-def _pattern(phrase: str) -> re.Pattern[str]:
-    phrase = simplified(phrase).lower()
-    escaped = re.escape(phrase.strip())
-    if phrase.strip() and phrase.strip()[0].isascii() and phrase.strip()[0].isalnum():
-        escaped = rf"(?<![a-z0-9]){escaped}"
-    if phrase.strip() and phrase.strip()[-1].isascii() and phrase.strip()[-1].isalnum():
-        escaped = rf"{escaped}(?![a-z0-9])"
-    if phrase.endswith(" "):
-        escaped += r"\s"
-    return re.compile(escaped)
+def _read_clause(tokens: list[tuple[Tag, str]], clause: str, found: dict[str, list[str]]) -> None:
+    def note(kind: str, word: str) -> None:
+        found.setdefault(kind, []).append(word)
+
+    tags = [tag for tag, _ in tokens]
+    if Tag.SETTLED in tags:
+        tags = [Tag.OTHER if t in (Tag.CORRECTION, Tag.DISSENT, Tag.OBJECTION_NOUN) else t for t in tags]
+        tokens = [(t, w) for t, (_, w) in zip(tags, tokens, strict=True)]
+    holding = Tag.HOLDING in tags
+    asking = Tag.QUESTION in tags or clause.rstrip().endswith("?")
+    for i, (tag, word) in enumerate(tokens):
+        before = tags[max(0, i - _NEGATION_REACH) : i]
+        after = tags[i + 1 : i + 2]
+        if tag == Tag.CONSENT_IDIOM:
+            note("no_objection", word)
+        elif tag == Tag.CONSENT:
+            negated = Tag.NEGATOR in before or Tag.ABSENCE in before or Tag.NEGATOR_AFTER in after
+            if not negated:
+                if _alone(word, tokens):
+                    note("question" if asking else "consent", word)
+            elif holding and not _is_agreement(word):
+                note("holding_back", _span(tokens, i))
+            else:
+                note("refusal", _span(tokens, i))
+        elif tag in (Tag.OBJECTION_NOUN, Tag.CORRECTION):
+            nearest = _nearest(tags, i, (Tag.ABSENCE, Tag.NEGATOR, Tag.PRESENCE))
+            if nearest in (Tag.ABSENCE, Tag.NEGATOR):
+                note("no_objection", _span(tokens, i))
+            elif tag == Tag.CORRECTION:
+                note("correction", word)
+            elif nearest == Tag.PRESENCE and not asking:
+                note("objection_present", _span(tokens, i))
+        elif tag == Tag.DISSENT:
+            if Tag.NEGATOR in before:  # 不是不同意: a double negation is no dissent
+                continue
+            note("dissent", word)
+        elif tag == Tag.DEFERRAL:
+            note("deferral", word)
+        elif tag == Tag.ACK:
+            note("ack", word)
+        elif tag == Tag.PARTIAL:
+            note("partial", word)
+    if asking:
+        if Tag.POINTER in tags or _ITEM_REFERENCE.search(clause):
+            note("pointed_question", clause.strip()[:40])
+        else:
+            note("question", clause.strip()[:40])
 
 
-def _find(body: str, phrases: tuple[str, ...]) -> str:
-    for phrase in phrases:
-        if phrase.strip() and _pattern(phrase).search(body):
-            return phrase.strip()
-    return ""
+# A one-character yes (好, 行, 对) is consent only as the whole clause: 您好 and 行动项 are not.
+_WEAK = frozenset({"好", "行", "对", "可以", "好的", "yes", "ok", "fine"})
+_PARTICLES = frozenset("的了啊呀哈吧嗯滴哦噢~!。 ")
 
 
-def _take_out(body: str, phrases: tuple[str, ...]) -> tuple[str, str]:
-    found = ""
-    for phrase in phrases:
-        if not phrase.strip():
+def _alone(word: str, tokens: list[tuple[Tag, str]]) -> bool:
+    if word not in _WEAK:
+        return True
+    return all(t != Tag.OTHER or w in _PARTICLES for t, w in tokens)
+
+
+def _nearest(tags: list[Tag], i: int, wanted: tuple[Tag, ...], reach: int = 3) -> Tag | None:
+    for tag in reversed(tags[max(0, i - reach) : i]):
+        if tag in wanted:
+            return tag
+    return None
+
+
+def _is_agreement(word: str) -> bool:
+    # 同意 / agree state a position; 确认 / confirm only report a check, which can wait.
+    return word.startswith(("同意", "赞同", "认可", "agree", "approve", "accept"))
+
+
+def _span(tokens: list[tuple[Tag, str]], i: int) -> str:
+    start = max(0, i - _NEGATION_REACH)
+    return "".join(w if not w.isascii() else f" {w}" for _, w in tokens[start : i + 2]).strip()
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = _EMOJI_NOISE.sub("", text).replace("’", "'").replace("‘", "'")
+    return simplified(text).lower()
+
+
+def _without(body: str, disclaimers: tuple[str, ...], own_mail: tuple[str, ...]) -> str:
+    """Cut a legal disclaimer, and our own minutes mail quoted without quote marks, with its header."""
+    lines = body.split("\n")
+    for markers, with_head in ((disclaimers, False), (own_mail, True)):
+        wanted = [_normalise(m) for m in markers if m.strip()]
+        cut = next((n for n, line in enumerate(lines) if any(m in line for m in wanted)), None)
+        if cut is None:
             continue
-        body, count = _pattern(phrase).subn(" ✓ ", body)
-        if count and not found:
-            found = phrase.strip()
-    return body, found
+        while with_head and cut > 0 and (not lines[cut - 1].strip() or _QUOTE_HEAD.match(lines[cut - 1])):
+            cut -= 1
+        lines = lines[:cut]
+    return "\n".join(lines)
+
+
+def _clauses(body: str, breaks: tuple[str, ...]) -> list[str]:
+    for word in breaks:
+        pattern = rf"(?<![a-z]){re.escape(word)}(?![a-z])" if word.isascii() else re.escape(word)
+        body = re.sub(pattern, "\n", body)
+    return [c for c in _CLAUSE.split(body) if c and c.strip()]
+
+
+def _tokens(clause: str, words: IntentWords) -> list[tuple[Tag, str]]:
+    """Longest match against the lexicon; what it does not know becomes OTHER, one unit each."""
+    units = _WORD.findall(clause)
+    lexicon, longest = _lexicon(words.lexicon)
+    out: list[tuple[Tag, str]] = []
+    i = 0
+    while i < len(units):
+        for span in range(min(longest, len(units) - i), 0, -1):
+            tag = lexicon.get(tuple(units[i : i + span]))
+            if tag is not None:
+                out.append((tag, _key(units[i : i + span])))
+                i += span
+                break
+        else:
+            out.append((Tag.OTHER, units[i]))
+            i += 1
+    return out
+
+
+def _key(units: list[str]) -> str:
+    return (
+        " ".join(units) if all((u.isascii() and u.isalnum()) or "'" in u for u in units) else "".join(units)
+    )
+
+
+@cache
+def _lexicon(entries: tuple[tuple[Tag, tuple[str, ...]], ...]) -> tuple[dict[tuple[str, ...], Tag], int]:
+    lexicon: dict[tuple[str, ...], Tag] = {}
+    for tag, phrases in entries:
+        for phrase in phrases:
+            units = tuple(_WORD.findall(_normalise(phrase)))
+            if units:
+                lexicon.setdefault(units, tag)
+    return lexicon, max((len(k) for k in lexicon), default=1)

@@ -28,9 +28,10 @@ class Change:
     en: str
     before: str
     after: str
+    item: int | None = None  # the action item it concerns; None for the meeting, attendees, decisions
 
-    def as_json(self) -> dict[str, str]:
-        return {"zh": self.zh, "en": self.en, "before": self.before, "after": self.after}
+    def as_json(self) -> dict[str, Any]:
+        return {"zh": self.zh, "en": self.en, "before": self.before, "after": self.after, "item": self.item}
 
 
 def _person(value: Any) -> str:
@@ -64,18 +65,33 @@ def diff_minutes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         before_item, after_item = old_items.get(no), new_items.get(no)
         if before_item is None and after_item is not None:
             changes.append(
-                Change(f"行动项 {no}", f"Action item {no}", "", f"(新增 / added) {after_item['title']}")
+                Change(f"行动项 {no}", f"Action item {no}", "", f"(新增 / added) {after_item['title']}", no)
             )
         elif after_item is None and before_item is not None:
             changes.append(
-                Change(f"行动项 {no}", f"Action item {no}", before_item["title"], "(删除 / removed)")
+                Change(f"行动项 {no}", f"Action item {no}", before_item["title"], "(删除 / removed)", no)
             )
         elif before_item is not None and after_item is not None:
             for key, zh, en in _ITEM_FIELDS:
                 before, after = _person(before_item.get(key)), _person(after_item.get(key))
                 if before != after:
-                    changes.append(Change(f"行动项 {no} {zh}", f"Action item {no} {en}", before, after))
+                    changes.append(Change(f"行动项 {no} {zh}", f"Action item {no} {en}", before, after, no))
     return changes
+
+
+def touches(changes: list[Change], old: dict[str, Any], new: dict[str, Any], address: str) -> bool:
+    """Whether a change concerns the person: anything outside the items, or an item they own."""
+    address = address.lower()
+
+    def owned(minutes: dict[str, Any]) -> set[int]:
+        return {
+            int(i["no"])
+            for i in minutes.get("items", [])
+            if str((i.get("owner") or {}).get("email", "")).lower() == address
+        }
+
+    theirs = owned(old) | owned(new)
+    return any(c.item is None or c.item in theirs for c in changes)
 
 
 def _pairs(old: list[str], new: list[str]) -> list[tuple[str, str]]:

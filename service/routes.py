@@ -9,6 +9,8 @@ handlers themselves live with their subject (minutes/, items/).
 | anything         | anyone               | no record    | intake.take_draft          |
 | anything         | another's reply key  | any          | refuse                     |
 | a draft          | the recorder         | any          | revision.revise            |
+| 维持原纪要        | the recorder         | revising     | revision.keep              |
+| 维持原纪要        | the recorder         | needs fix    | revision.keep              |
 | anything         | not on the record    | any          | refuse                     |
 | commands         | an item role         | any          | receipts.take_commands     |
 | commands         | an attendee          | confirmed    | receipts.take_commands     |
@@ -31,7 +33,7 @@ from service.context import Context
 from service.core.outcomes import Rejected, Reply
 from service.core.store import Doc
 from service.items import commands, receipts
-from service.minutes import answers, intake, records, revision
+from service.minutes import answers, intake, objections, records, revision
 from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
 from service.minutes.matching import Match, match_record
 from service.minutes.records import State
@@ -42,6 +44,7 @@ REFUSAL = Reply("refusal", {})  # names nothing of the record: the sender is not
 class What(StrEnum):
     ANY = "anything"
     DRAFT = "a draft"
+    KEEP = "维持原纪要 / no change"
     COMMANDS = "commands"
 
 
@@ -94,11 +97,14 @@ class Letter:
 
     @cached_property
     def draft(self) -> Minutes:
-        return parse_message_draft(own_part(self.ctx.msg), self.ctx.rules, self.ctx.directory)
+        """Minutes in what the sender wrote (or attached), never in what they quoted."""
+        return parse_message_draft(own_part(self.ctx.msg, self.text), self.ctx.rules, self.ctx.directory)
 
     def is_what(self, what: What) -> bool:
         if what == What.DRAFT:
             return looks_like_minutes(self.draft)
+        if what == What.KEEP:
+            return bool(objections.keep_phrase(self.text, self.ctx.rules))
         if what == What.COMMANDS:
             return bool(self.commands.commands)
         return True
@@ -123,7 +129,7 @@ class Letter:
         # (which make the record's items) are looked up only when commands or a stranger ask.
         if not self.is_in(row.state):
             return False
-        if row.what == What.DRAFT:
+        if row.what in (What.DRAFT, What.KEEP):
             return self.is_who(row.who) and self.is_what(row.what)
         return self.is_what(row.what) and self.is_who(row.who)
 
@@ -156,6 +162,10 @@ def revise(letter: Letter) -> None:
     revision.revise(letter.ctx, letter.record, letter.draft)
 
 
+def keep(letter: Letter) -> None:
+    revision.keep(letter.ctx, letter.record, letter.text)
+
+
 def take_commands(letter: Letter) -> None:
     receipts.take_commands(
         letter.ctx, letter.record, letter.person, letter.match, letter.commands, letter.text
@@ -184,6 +194,8 @@ ROUTES: tuple[Route, ...] = (
     Route(What.ANY, Who.ANY, NO_RECORD, take_draft),
     Route(What.ANY, Who.WRONG_KEY, ANY_STATE, refuse),
     Route(What.DRAFT, Who.RECORDER, ANY_STATE, revise),
+    Route(What.KEEP, Who.RECORDER, State.REVISING, keep),
+    Route(What.KEEP, Who.RECORDER, State.NEEDS_FIX, keep),
     Route(What.ANY, Who.STRANGER, ANY_STATE, refuse),
     Route(What.COMMANDS, Who.ITEM_ROLE, ANY_STATE, take_commands),
     Route(What.COMMANDS, Who.ATTENDEE, State.CONFIRMED, take_commands),

@@ -16,12 +16,12 @@ from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import followup, notices
 from service.mail.outbox import Outbox, OutgoingMail
-from service.minutes import records
+from service.minutes import objections, records
 from service.minutes.answers import queue_confirmed_notice
-from service.minutes.intake import spell_deadline
-from service.minutes.records import Event, State
+from service.minutes.records import Event, State, spell_deadline
 
 log = logging.getLogger(__name__)
+_IN_REVISION = (State.REVISING, State.NEEDS_FIX)
 
 
 def tick(
@@ -49,7 +49,22 @@ def tick(
             for mail in mailer.mails:
                 queued += outbox.enqueue(txn, mail, now)
             txn.put(records.RECORDS, record["record"], record)
+    queued += _revisions_due(store, outbox, now)
     return queued + followup.tick(store, outbox, rules, now, directory)
+
+
+def _revisions_due(store: Store, outbox: Outbox, now: datetime) -> int:
+    """A record in revision past its revision deadline: the recorder reminded, the host told, once."""
+    queued = 0
+    for record in store.find(records.RECORDS, lambda doc: doc.get("state") in _IN_REVISION):
+        mails = objections.revision_due_mails(record, now)
+        if not mails:
+            continue
+        with store.transaction() as txn:
+            for mail in mails:
+                queued += outbox.enqueue(txn, mail, now)
+            txn.put(records.RECORDS, record["record"], record)
+    return queued
 
 
 def _reminder_time(deadline: datetime, rules: Rules) -> datetime:
@@ -80,7 +95,7 @@ def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
     window = record["window"]
     window["closed"] = True
     silent = records.silent(record)
-    heads_silent = _silent_heads(record, rules) if rules.confirmation.head_signoff else []
+    heads_silent = records.silent_heads(record) if rules.confirmation.head_signoff else []
     objected = any(r.get("response") == Intent.OBJECT for r in record.get("responses", {}).values())
     if rules.confirmation.on_close == "silence_is_consent" and not heads_silent and not objected:
         records.transition(
@@ -119,11 +134,6 @@ def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
     return [*_reminders(record, "overdue"), host_mail]
 
 
-def _silent_heads(record: Doc, rules: Rules) -> list[Doc]:
-    heads = set(record.get("department_heads", []))
-    return [p for p in records.silent(record) if p["email"].lower() in heads]
-
-
 def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The soonest moment a tick has something to do, so the daemon wakes for it."""
     later = followup.next_due(store, rules, now)
@@ -136,4 +146,8 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
         moments.append(deadline)
         if not window.get("reminded"):
             moments.append(_reminder_time(deadline, rules))
+    for record in store.find(records.RECORDS, lambda doc: doc.get("state") in _IN_REVISION):
+        revision = record.get("revision")
+        if revision and not revision.get("told"):
+            moments.append(datetime.fromisoformat(revision["deadline"]))
     return min(moments) if moments else None

@@ -82,16 +82,36 @@ class ConfirmationRules(_Strict):
     reminder_hours_before: float = Field(4, ge=0)
     on_close: Literal["silence_is_consent", "remind_and_tell_host"] = "silence_is_consent"
     head_signoff: bool = False  # heads of the attendees' departments must confirm themselves
+    revision_working_days: int = Field(
+        1, ge=1, le=20
+    )  # after an objection: then the recorder and host are told
+    keep_phrases: list[str] = Field(
+        default_factory=list
+    )  # the recorder's 维持原纪要: objections answered, no new version
 
 
 class IntentRules(_Strict):
-    # Checked in this order: a phrase found first is taken out before the next list is read,
-    # so 没问题 (confirm) is never read as a negation and 不同意 never as 同意.
-    confirm_phrases: list[str] = Field(default_factory=list)
-    object_phrases: list[str] = Field(default_factory=list)
-    confirm_words: list[str] = Field(default_factory=list)
-    partial_markers: list[str] = Field(default_factory=list)  # "其余确认": the rest, not all
-    unclear_markers: list[str] = Field(default_factory=list)
+    """The lexicon of answers to the minutes; parsers/intent.py reads it as a grammar."""
+
+    consent: list[str] = Field(default_factory=list)
+    consent_idioms: list[str] = Field(default_factory=list)
+    dissent: list[str] = Field(default_factory=list)
+    negators: list[str] = Field(default_factory=list)
+    negators_after: list[str] = Field(default_factory=list)
+    holding: list[str] = Field(default_factory=list)
+    absence: list[str] = Field(default_factory=list)
+    presence: list[str] = Field(default_factory=list)
+    objection_nouns: list[str] = Field(default_factory=list)
+    corrections: list[str] = Field(default_factory=list)
+    acknowledgements: list[str] = Field(default_factory=list)
+    deferrals: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    pointers: list[str] = Field(default_factory=list)
+    clause_breaks: list[str] = Field(default_factory=list)
+    partial: list[str] = Field(default_factory=list)
+    settled_markers: list[str] = Field(default_factory=list)
+    own_mail_markers: list[str] = Field(default_factory=list)
+    disclaimer_markers: list[str] = Field(default_factory=list)
 
 
 def _clock_time(value: str) -> str:

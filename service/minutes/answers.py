@@ -8,25 +8,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from parsers.intent import Intent, IntentWords, read_intent
+from parsers.intent import Intent, IntentWords, Tag, read_intent
 from parsers.intent import Reading as IntentReading
 from service.context import Context, queue_reply
 from service.core.config import IntentRules
 from service.core.outcomes import Applied, Reply
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
-from service.minutes import records
+from service.minutes import objections, records
 from service.minutes.matching import Match
 from service.minutes.records import Event, State
 
 
 def intent_words(words: IntentRules) -> IntentWords:
+    lexicon = (
+        (Tag.CONSENT_IDIOM, words.consent_idioms),
+        (Tag.DISSENT, words.dissent),
+        (Tag.CORRECTION, words.corrections),
+        (Tag.DEFERRAL, words.deferrals),
+        (Tag.ACK, words.acknowledgements),
+        (Tag.CONSENT, words.consent),
+        (Tag.NEGATOR_AFTER, words.negators_after),
+        (Tag.NEGATOR, words.negators),
+        (Tag.HOLDING, words.holding),
+        (Tag.ABSENCE, words.absence),
+        (Tag.PRESENCE, words.presence),
+        (Tag.OBJECTION_NOUN, words.objection_nouns),
+        (Tag.QUESTION, words.questions),
+        (Tag.POINTER, words.pointers),
+        (Tag.SETTLED, words.settled_markers),
+        (Tag.PARTIAL, words.partial),
+    )
     return IntentWords(
-        tuple(words.confirm_phrases),
-        tuple(words.object_phrases),
-        tuple(words.confirm_words),
-        tuple(words.partial_markers),
-        tuple(words.unclear_markers),
+        tuple((tag, tuple(phrases)) for tag, phrases in lexicon),
+        tuple(words.disclaimer_markers),
+        tuple(words.clause_breaks),
+        tuple(words.own_mail_markers),
     )
 
 
@@ -51,6 +68,8 @@ def answer(
             },
         )
         raise Applied(f"{number}: {reading.intent.value} by {person['email']}, {why}: not counted")
+    if reading.intent == Intent.UNCLEAR:
+        ask_back(ctx, record, person, reading)
     previous = record["responses"].get(person["email"].lower(), {}).get("response")
     record_answer(ctx, record, person, reading, text)
     ctx.txn.put(records.RECORDS, number, record)
@@ -58,8 +77,26 @@ def answer(
     raise Applied(f"{number}: {reading.intent.value} by {person['email']} ({reading.reason})")
 
 
+def ask_back(ctx: Context, record: Doc, person: Doc, reading: IntentReading) -> None:
+    """Neither consent nor a correction: one short question, and nothing counted or forwarded."""
+    record.setdefault("history", []).append(
+        {
+            "at": ctx.now.isoformat(),
+            "event": "answer_unclear",
+            "by": person["email"],
+            "message_id": ctx.msg.message_id,
+            "version": record["version"],
+            "note": reading.reason,
+        }
+    )
+    ctx.txn.put(records.RECORDS, record["record"], record)
+    ctx.lang = record["language"]
+    receipt(ctx, "unclear", record, {"greeting_name": person["name"], "reason": reading.reason})
+    raise Applied(f"{record['record']}: unclear answer from {person['email']}, asked back ({reading.reason})")
+
+
 def record_answer(ctx: Context, record: Doc, person: Doc, reading: IntentReading, text: str) -> None:
-    """Keep the answer, forward an objection, and close the window when everyone confirmed."""
+    """Keep the answer, forward an objection, and close the window when that completes it."""
     record["responses"][person["email"].lower()] = {
         "response": reading.intent.value,
         "at": ctx.now.isoformat(),
@@ -81,16 +118,12 @@ def record_answer(ctx: Context, record: Doc, person: Doc, reading: IntentReading
         records.transition(
             record, Event.OBJECTED, ctx.now, person["email"], ctx.msg.message_id, reading.reason
         )
+        objections.open_revision(ctx, record)
         _forward_objection(ctx, record, person, text)
-    elif record["state"] == State.AWAITING and _everyone_confirmed(record):
-        records.transition(record, Event.ALL_CONFIRMED, ctx.now, person["email"], ctx.msg.message_id)
-        queue_confirmed_notice(ctx.replies, record, ctx.now.isoformat())
+    elif objections.after_confirmation(ctx, record, person["email"]):
+        queue_confirmed_notice(ctx.replies, record, ctx.now.astimezone(ctx.rules.tz).isoformat())
         if ctx.on_confirmed is not None:
             ctx.on_confirmed(ctx, record)
-
-
-def _everyone_confirmed(record: Doc) -> bool:
-    return len(records.answered(record, Intent.CONFIRM)) == len(record["attendees"])
 
 
 def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> None:

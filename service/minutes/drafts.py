@@ -31,10 +31,19 @@ def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory)
     return parse_draft(doc, vocabulary(rules), directory, received=received, subject=msg.subject)
 
 
-def own_part(msg: InboundMessage) -> InboundMessage:
-    """The message with only what the person wrote, so a quoted earlier draft is not read."""
-    if any(a.filename.lower().endswith((".docx", ".md", ".txt", ".html", ".htm")) for a in msg.attachments):
+DRAFT_FILES = (".docx", ".md", ".txt", ".html", ".htm")
+
+
+def own_part(msg: InboundMessage, visible: str | None = None) -> InboundMessage:
+    """The message with only what the person wrote, so a quoted earlier draft is not read.
+
+    `visible` is the reply's own text when the message answers a record: then an HTML part
+    (which holds the quoted minutes table of an Outlook reply) is never read.
+    """
+    if any(a.filename.lower().endswith(DRAFT_FILES) for a in msg.attachments):
         return msg
+    if visible is not None:
+        return dataclasses.replace(msg, text=visible, html="")
     if "<table" in msg.html.lower() or not msg.text.strip():
         return msg  # a draft pasted from Word: its tables are in the HTML part
     return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from parsers.model import Minutes
@@ -16,9 +15,7 @@ from service.mail.outbox import OutgoingMail, message_id_for
 from service.minutes import records
 from service.minutes.answers import receipt
 from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
-from service.minutes.records import Event
-
-WEEKDAYS_ZH = "一二三四五六日"
+from service.minutes.records import Event, spell_deadline
 
 
 def findings_reply(minutes: Minutes, lang: str, subject: str, revision_of: str = "") -> Reply:
@@ -143,7 +140,11 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
                 subject=minutes_subject(record, changes),
                 template="minutes",
                 lang=record["language"],
-                context={**base, "greeting_name": person["name"]},
+                context={
+                    **base,
+                    "greeting_name": person["name"],
+                    "confirmation_kept": records.response_of(record, person).get("carried_from"),
+                },
                 reply_to=f"{local}+{key}@{domain}",
             )
         )
@@ -159,7 +160,7 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
                 subject=minutes_subject(record, changes),
                 template="minutes",
                 lang=record["language"],
-                context={**base, "greeting_name": ""},
+                context={**base, "greeting_name": "", "confirmation_kept": None},
             )
         )
         records.remember_thread(ctx.txn, message_id_for(mail_key, domain), record["record"], version)
@@ -176,13 +177,6 @@ def minutes_subject(record: Doc, changes: list[Change]) -> str:
     else:
         label = "会议纪要(待确认)" if zh else "Minutes to confirm"
     return f"[{record['record']}] {label}{':' if zh else ': '}{record['name']}"
-
-
-def spell_deadline(deadline: str, lang: str) -> str:
-    when = datetime.fromisoformat(deadline)
-    if lang == "zh":
-        return f"{when.year}年{when.month}月{when.day}日(星期{WEEKDAYS_ZH[when.weekday()]}){when:%H:%M}"
-    return f"{when:%A} {when.day} {when:%B %Y}, {when:%H:%M}"
 
 
 def minutes_context(ctx: Context, record: Doc, changes: list[Change]) -> dict[str, Any]:

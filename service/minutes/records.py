@@ -16,6 +16,7 @@ from service.core.store import Doc, Store, Transaction
 RECORDS = "records"
 COUNTERS = "counters"
 THREADS = "threads"  # Message-ID (ours or the recorder's draft) → record
+WEEKDAYS_ZH = "一二三四五六日"
 REPLY_KEYS = "reply_keys"  # plus-address key → record and the one address it was given to
 
 
@@ -33,6 +34,9 @@ class Event(StrEnum):
     REVISION_INVALID = "revision_invalid"
     ALL_CONFIRMED = "all_confirmed"
     WINDOW_CLOSED_CONSENT = "window_closed_consent"
+    KEPT = "kept"  # the recorder answers the objections with 维持原纪要: the window resumes
+    WITHDRAWN = "objection_withdrawn"  # every objector has since confirmed
+    SIGNED_OFF = "signed_off"  # the last missing sign-off came after the window closed
 
 
 TRANSITIONS: dict[tuple[str | None, Event], State] = {
@@ -49,6 +53,10 @@ TRANSITIONS: dict[tuple[str | None, Event], State] = {
     (State.NEEDS_FIX, Event.REVISION_INVALID): State.NEEDS_FIX,
     (State.AWAITING, Event.ALL_CONFIRMED): State.CONFIRMED,
     (State.AWAITING, Event.WINDOW_CLOSED_CONSENT): State.CONFIRMED,
+    (State.REVISING, Event.KEPT): State.AWAITING,
+    (State.NEEDS_FIX, Event.KEPT): State.AWAITING,
+    (State.REVISING, Event.WITHDRAWN): State.AWAITING,
+    (State.AWAITING, Event.SIGNED_OFF): State.CONFIRMED,
 }
 
 
@@ -116,6 +124,16 @@ def answered(record: Doc, response: str) -> list[Doc]:
     return [p for p in record["attendees"] if response_of(record, p).get("response") == response]
 
 
+def silent_heads(record: Doc) -> list[Doc]:
+    """Department heads among the attendees who have not answered this version."""
+    heads = set(record.get("department_heads", []))
+    return [p for p in silent(record) if p["email"].lower() in heads]
+
+
+def objectors(record: Doc) -> list[Doc]:
+    return answered(record, "objected")
+
+
 def subject(record: Doc, zh: str, en: str, tail: str) -> str:
     """ "[2024-OPS-001] 会议纪要已确认:Q3产品规划会": the record number first, for matching replies."""
     return f"[{record['record']}] {zh if record['language'] == 'zh' else en}:{tail}"
@@ -124,3 +142,10 @@ def subject(record: Doc, zh: str, en: str, tail: str) -> str:
 def list_json(store: Store) -> dict[str, Any]:
     records = sorted(store.all(RECORDS), key=lambda r: r["record"])
     return {"records": [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in records]}
+
+
+def spell_deadline(deadline: str, lang: str) -> str:
+    when = datetime.fromisoformat(deadline)
+    if lang == "zh":
+        return f"{when.year}年{when.month}月{when.day}日(星期{WEEKDAYS_ZH[when.weekday()]}){when:%H:%M}"
+    return f"{when:%A} {when.day} {when:%B %Y}, {when:%H:%M}"

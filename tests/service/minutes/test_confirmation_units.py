@@ -36,13 +36,28 @@ def words() -> IntentWords:
         ("Looks good to me, confirmed.", Intent.CONFIRM),
         ("第2项截止时间应为6月1日,其余确认", Intent.OBJECT),
         ("第3项负责人写错了,其余同意", Intent.OBJECT),
-        ("确认?", Intent.OBJECT),
+        ("确认?", Intent.UNCLEAR),  # asks, does not answer
         ("I don't agree with item 2", Intent.OBJECT),
-        ("收到", Intent.CONFIRM),
-        ("好", Intent.OBJECT),  # unclear: a correction, never consent
-        ("", Intent.OBJECT),
-        ("booking ok", Intent.CONFIRM),
-        ("book a room", Intent.OBJECT),  # "ok" only as a word
+        ("收到", Intent.UNCLEAR),  # an acknowledgement is never consent
+        ("好", Intent.CONFIRM),  # the answer to 同意请回复确认
+        ("您好", Intent.UNCLEAR),
+        ("", Intent.UNCLEAR),
+        ("ok", Intent.CONFIRM),
+        ("book a room", Intent.UNCLEAR),  # "ok" only as a word
+        ("无法同意", Intent.OBJECT),
+        ("确认不了", Intent.OBJECT),
+        ("不太同意第2项", Intent.OBJECT),
+        ("还不能确认", Intent.UNCLEAR),  # holds back, refuses nothing yet
+        ("收到,我晚点看一下再回复", Intent.UNCLEAR),
+        ("没意见", Intent.CONFIRM),
+        ("无意见", Intent.CONFIRM),
+        ("同意,无修改", Intent.CONFIRM),
+        ("Agreed.", Intent.CONFIRM),
+        ("👍", Intent.CONFIRM),
+        ("👎", Intent.OBJECT),
+        ("Thanks", Intent.UNCLEAR),
+        ("不是不同意", Intent.UNCLEAR),  # a double negation states no dissent, and no consent either
+        ("如果第2项有问题我再说", Intent.UNCLEAR),
     ],
 )
 def test_intent(text: str, intent: Intent) -> None:

@@ -1,10 +1,13 @@
 """Item commands in a reply, one a line: `#1 完成`, `#2 延期至6月30日 原因: 等供应商报价`.
 
-A line is a command only when it starts with an item reference followed by a command word,
-or with a command word itself; prose that merely contains 完成 somewhere is not one. The
-line keeps what the command needs and names what is missing (`problem`), so the service
-can ask for exactly that instead of guessing. Relative dates are read against the reply's
-own date.
+A line is a command when it starts with an item reference (#2, 第二项, 行动项2,
+[2024-OPS-001#2]) and holds a command word anywhere (`#2 已经做完了`, `#2 因供应商未报价,
+延到7月26日`), or when it starts with a command word itself (`卡住了,等法务审核`); prose
+that merely contains 完成 is not one, nor is a question (`#2 完成了吗?`). Where a line holds
+several words, the strongest wins (cancel, reject, verify, delay, blocked, progress, done),
+and done with a share (`完成80%`, `完成了一半`) is progress. The line keeps what the command
+needs and names what is missing (`problem`), so the service can ask for exactly that
+instead of guessing. Relative dates are read against the reply's own date.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from parsers.dates import parse_date
+from parsers.dates import DateReading, parse_date
 from parsers.vocabulary import simplified
 
 
@@ -69,11 +72,16 @@ class CommandReading:
 
 _BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
-    r"^(?:\[?(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\]?\s*)?"
+    r"^[\[【(]?\s*(?:(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\s*\]?\s*)?"
     r"(?:#\s*(?P<hash>\d{1,3})|第\s*(?P<zh>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|条|個|个)"
-    r"|item\s*#?\s*(?P<en>\d{1,3}))",
+    r"|(?:item|action item|行动项|事项)\s*#?\s*(?P<en>\d{1,3}))\s*[\]】)]?",
     re.I,
 )
+_PLANNED = re.compile(r"应|该|要|需|将|会|计划|预计|争取|打算|能|\bwill\b|\bshould\b|\bgoing to\b|\bplan")
+_PRIORITY = ("cancel", "reject", "verify", "delay", "blocked", "progress", "done")
+_QUESTION = re.compile(r"[?？]\s*$|[吗嘛么]\s*[?？]?\s*$")
+_SHARE = re.compile(r"(?:约|大约|大概|已完成|完成了?)?\s*([一二两三四五六七八九])成|一半|半数|halfway|half")
+_PARTICLES = "了啦呢吧啊呀嘛哦"
 _SEPARATOR = re.compile(r"^[\s:,.;、。,;:\-–—]*")
 _PERCENT = re.compile(r"(\d{1,4})\s*%")
 _TRIM = " ,;。、:"  # after NFKC the full-width forms are these
@@ -100,18 +108,25 @@ def read_line(line: str, words: CommandWords, reply_day: date) -> Command | None
     record, item, after_ref = _item_reference(folded)
     if item is not None:
         folded = _SEPARATOR.sub("", after_ref, count=1)
-    found = _verb_at_start(folded, words)
+        found = _strongest_verb(folded, words)
+    else:
+        found = _verb_at_start(folded, words)
     if found is None:
         return None
     verb, word = found
+    if _QUESTION.search(folded) and verb in (Verb.DONE, Verb.PROGRESS, Verb.VERIFY, Verb.CANCEL):
+        return None  # "#2 完成了吗?" asks, it does not report
+    if item is not None:
+        return _arguments(verb, item, record, line.strip(), folded, words, reply_day, word)
     tail = folded[len(word) :]
     if item is None:
         # "完成 #3", "完成第三项": the reference may follow the word.
         record, item, after_ref = _item_reference(_SEPARATOR.sub("", tail, count=1))
         if item is not None:
             tail = after_ref
+    tail = _SEPARATOR.sub("", tail, count=1).strip().lstrip(_PARTICLES)
     tail = _SEPARATOR.sub("", tail, count=1).strip()
-    return _arguments(verb, item, record, line.strip(), tail, words, reply_day)
+    return _arguments(verb, item, record, line.strip(), tail, words, reply_day, "")
 
 
 def _item_reference(text: str) -> tuple[str, int | None, str]:
@@ -135,6 +150,43 @@ def _zh_number(text: str) -> int | None:
     return None
 
 
+def _strongest_verb(text: str, words: CommandWords) -> tuple[Verb, str] | None:
+    """Every command word in the line (longest first, none inside another). The first of the
+    strong ones (cancel, reject, verify, delay, blocked) wins, since a reason may mention another
+    ("postpone to June 3, the client cancelled"); else progress beats done."""
+    lowered = text.casefold()
+    if any(lowered.startswith(simplified(n).casefold()) for n in words.not_commands if n):
+        return None
+    taken = [False] * len(lowered)
+    found: list[tuple[int, Verb, str]] = []
+    for verb, word in sorted(words.verbs, key=lambda vw: -len(vw[1])):
+        folded = simplified(word).casefold()
+        for match in re.finditer(re.escape(folded), lowered) if folded else ():
+            start, end = match.span()
+            if any(taken[start:end]) or not _whole_word(lowered, start, end):
+                continue
+            if not folded.isascii() and lowered[end : end + 1] == "的":
+                continue  # 完成的, 延期的事: a word used as a noun
+            taken[start:end] = [True] * (end - start)
+            found.append((start, verb, text[start:end]))
+    strong = sorted(f for f in found if f[1] not in (Verb.DONE, Verb.PROGRESS))
+    if strong:
+        return strong[0][1], strong[0][2]
+    # "第2项应为5月29日完成", "#2 预计下周完成": a plan or a correction, not a report of done.
+    found = [f for f in found if f[1] != Verb.DONE or not _PLANNED.search(lowered[: f[0]])]
+    if not found:
+        return None
+    weakest_last = min(found, key=lambda f: _PRIORITY.index(f[1].value))
+    return weakest_last[1], weakest_last[2]
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    before, after = text[start - 1 : start], text[end : end + 1]
+    if text[start].isascii() and before.isascii() and before.isalnum():
+        return False
+    return not (text[end - 1].isascii() and after.isascii() and after.isalnum())
+
+
 def _verb_at_start(text: str, words: CommandWords) -> tuple[Verb, str] | None:
     lowered = text.casefold()
     if any(lowered.startswith(simplified(n).casefold()) for n in words.not_commands if n):
@@ -151,12 +203,27 @@ def _verb_at_start(text: str, words: CommandWords) -> tuple[Verb, str] | None:
 
 
 def _arguments(
-    verb: Verb, item: int | None, record: str, line: str, tail: str, words: CommandWords, reply_day: date
+    verb: Verb,
+    item: int | None,
+    record: str,
+    line: str,
+    tail: str,
+    words: CommandWords,
+    reply_day: date,
+    word: str,
 ) -> Command:
+    """`tail` is the line after its item reference; `word` the command word in it, if it is inside."""
+    percent = _percent(tail)
+    if verb == Verb.DONE and percent is not None and percent < 100:
+        verb = Verb.PROGRESS  # "完成80%", "完成了一半", "70% done"
     base = Command(verb, item, line, record)
+    if word:
+        tail = _without_word(tail, word)
     if verb == Verb.PROGRESS:
-        percent = _PERCENT.search(tail)
-        note = _PERCENT.sub("", tail, count=1).strip(_TRIM) if percent else tail
+        note = _PERCENT.sub("", tail, count=1).strip(_TRIM) if _PERCENT.search(tail) else tail
+        if percent is not None and percent > 100:
+            return _with(base, note=note, problem=Problem.BAD_PERCENT)
+        return _with(base, note=note, percent=percent)
         if percent and int(percent.group(1)) > 100:
             return _with(base, note=note, problem=Problem.BAD_PERCENT)
         return _with(base, note=note, percent=int(percent.group(1)) if percent else None)
@@ -172,13 +239,46 @@ def _arguments(
     return _with(base, note=tail)
 
 
+def _percent(text: str) -> int | None:
+    written = _PERCENT.search(text)
+    if written:
+        return int(written.group(1))
+    share = _SHARE.search(text)
+    if share is None:
+        return None
+    return _ZH_NUMBERS.get(share.group(1), 2) * 10 if share.group(1) else 50
+
+
+def _without_word(text: str, word: str) -> str:
+    """The line without its command word: what is left are the arguments, in any order."""
+    at = text.casefold().find(word.casefold())
+    if at < 0:
+        return text
+    rest = f"{text[:at].rstrip()} {text[at + len(word) :].lstrip(_PARTICLES)}"
+    return _SEPARATOR.sub("", rest.strip(), count=1).strip()
+
+
+_AIMED = re.compile(r"到|至|\bto\b|\buntil\b|\btill\b|new due", re.I)
+_CLAUSES = re.compile(r"\s*[,;。，；?？!！]\s*|\s+-\s+|(?<=[a-z0-9])\.\s+")
+
+
 def _delay(base: Command, tail: str, words: CommandWords, reply_day: date) -> Command:
-    before, reason = _after_label(tail, words.reason_labels)
-    if not reason:
-        # "延期到下周五,等供应商报价": the reason is what follows the date's clause.
-        parts = re.split(r"[,;,;。]\s*", before, maxsplit=1)
-        before, reason = parts[0], (parts[1] if len(parts) > 1 else "")
+    _, labelled = _after_label(tail, words.reason_labels)
+    clauses = [c for c in _CLAUSES.split(tail) if c.strip(_TRIM)]
+    # The new date is in the clause that names a day, preferring one aimed at (延到, 至, to):
+    # "因供应商未报价,延到7月26日", "本周五前完成不了,延到下周二", "delay, short of staff".
+    dated_clauses = [c for c in clauses if parse_date(c, reply_day).value is not None]
+    aimed = [c for c in dated_clauses if _AIMED.search(c)]
+    dated = (aimed or dated_clauses or [""])[0]
+    if not dated:
+        dated = next((c for c in clauses if parse_date(c, reply_day, words.vague_dates).vague), "")
+    others = [c.strip(_TRIM) for c in clauses if c is not dated]
+    reason = labelled.replace(dated, "").strip(_TRIM) if labelled else "; ".join(o for o in others if o)
+    reason = _after_label(reason, words.reason_labels)[1] or reason
+    before = _after_label(dated, words.reason_labels)[0] if dated else ""
     reading = parse_date(before, reply_day, words.vague_dates)
+    if reading.value is not None and not re.search(r"\d{4}", before):
+        reading = DateReading(_nearest_year(reading.value, reply_day), text=reading.text)
     date_text = before.strip(" :")
     if reading.value is None:
         problem = Problem.VAGUE_DATE if reading.vague else Problem.NO_DATE
@@ -191,13 +291,30 @@ def _delay(base: Command, tail: str, words: CommandWords, reply_day: date) -> Co
     return _with(base, new_date=reading.value, date_text=date_text, reason=reason, problem=missing)
 
 
+def _nearest_year(day: date, reply_day: date) -> date:
+    """A new date written without its year: this year's, when it passed less than two months ago
+    (7月5日 written on 10 July is a date to ask about), else the next one (1月10日 in May)."""
+    this_year = _same_day(day, reply_day.year) or day
+    if this_year >= reply_day or (reply_day - this_year).days <= 60:
+        return this_year
+    return _same_day(day, reply_day.year + 1) or this_year
+
+
+def _same_day(day: date, year: int) -> date | None:
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return None
+
+
 def _blocked(base: Command, tail: str, words: CommandWords) -> Command:
+    """A reason is needed; the support asked for may be labelled (需要: 法务部审核) or just said."""
     before, support = _after_label(tail, words.support_labels)
     _, labelled_reason = _after_label(before, words.reason_labels)
-    reason = labelled_reason or before.strip()
+    reason = (labelled_reason or before.strip() or support).strip(_TRIM)
     if not reason:
         return _with(base, support=support, problem=Problem.NO_REASON)
-    return _with(base, reason=reason, support=support, problem=None if support else Problem.NO_SUPPORT)
+    return _with(base, reason=reason, support=support or reason)
 
 
 def _after_label(text: str, labels: tuple[str, ...]) -> tuple[str, str]:

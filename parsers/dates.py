@@ -111,6 +111,14 @@ _EN_MONTH_END = re.compile(r"\bend of (the |this |next )?month\b", re.I)
 _QUARTER = re.compile(
     r"(?:\b|^)(?:Q[1-4]|[一二三四1-4]季度|第[一二三四1-4]季度|H[12]|上半年|下半年)(?:\b|$)", re.I
 )
+_ZH_MONTH_DAY_RELATIVE = re.compile(
+    r"(下下|下|本|这)\s*个?\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号號日]"
+)
+_EN_MONTH_ONLY = re.compile(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b",
+    re.I,
+)
 _MONTH_ONLY = re.compile(
     r"(?<!\d)(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月(?:份|中旬|上旬|下旬|内|中|初)?(?!\s*\d)"
 )
@@ -125,8 +133,14 @@ def parse_date(text: str, ref: date, vague_words: tuple[str, ...] = ()) -> DateR
     if found is not None:
         return DateReading(found, text=raw)
     for word in vague_words:
-        if word and (re.search(rf"\b{re.escape(word)}\b", lowered) if word.isascii() else word in lowered):
+        folded = word.casefold()
+        if folded and (
+            re.search(rf"\b{re.escape(folded)}\b", lowered) if folded.isascii() else folded in lowered
+        ):
             return DateReading(None, vague=word, text=raw)
+    month_named = _EN_MONTH_ONLY.search(s)
+    if month_named and not re.search(r"\d", s):
+        return DateReading(None, vague=month_named.group(0), text=raw)
     quarter = _QUARTER.search(s)
     if quarter:
         return DateReading(None, vague=quarter.group(0).strip(), text=raw)
@@ -174,6 +188,12 @@ def _relative(s: str, lowered: str, ref: date) -> date | None:
     m = _ZH_WEEK.search(s)
     if m:
         return _weekday(m.group(1) or "", WEEKDAYS_ZH[m.group(2)], ref)
+    month_day = _ZH_MONTH_DAY_RELATIVE.search(s)
+    if month_day:
+        ahead = {"下下": 2, "下": 1}.get(month_day.group(1), 0)
+        day_of_month = _zh_number(month_day.group(2))
+        index = ref.month - 1 + ahead
+        return _safe_date(ref.year + index // 12, index % 12 + 1, day_of_month) if day_of_month else None
     named = _ZH_NAMED_MONTH_END.search(s)
     if named:
         month = _zh_number(named.group(1))

@@ -156,15 +156,17 @@ def _read_clause(tokens: list[tuple[Tag, str]], clause: str, found: dict[str, li
             elif nearest == Tag.PRESENCE and not asking:
                 note("objection_present", _span(tokens, i))
         elif tag == Tag.DISSENT:
-            if Tag.NEGATOR in before:  # 不是不同意: a double negation is no dissent
-                continue
-            note("dissent", word)
+            nearest = _nearest(tags, i, (Tag.ABSENCE, Tag.NEGATOR))
+            if nearest == Tag.ABSENCE or (nearest == Tag.NEGATOR and word.isascii()):
+                note("no_objection", _span(tokens, i))  # 无异议, I don't have any objections
+            elif nearest is None:
+                note("dissent", word)  # 不是不同意 (a double negation) states neither
         elif tag == Tag.DEFERRAL:
             note("deferral", word)
         elif tag == Tag.ACK:
             note("ack", word)
-        elif tag == Tag.PARTIAL:
-            note("partial", word)
+        elif tag == Tag.PARTIAL and _nearest(tags, i, (Tag.ABSENCE, Tag.NEGATOR), reach=2) is None:
+            note("partial", word)  # but 无其他意见: nothing else to say
     if asking:
         if Tag.POINTER in tags or _ITEM_REFERENCE.search(clause):
             note("pointed_question", clause.strip()[:40])

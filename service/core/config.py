@@ -166,6 +166,7 @@ class ActionRules(_Strict):
     weekly: WeeklyRules = WeeklyRules()
     evidence: EvidenceRules = EvidenceRules()
     commands: CommandRules = CommandRules()
+    department_aliases: dict[str, str] = Field(default_factory=dict)  # 法务 → 法务部, Legal → 法务部
 
     @field_validator("reminder_time", "daily_digest_time")
     @classmethod

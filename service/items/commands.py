@@ -217,7 +217,8 @@ def _apply(
         notices.delayed(ctx, record, item, result.detail)
     elif command.verb == Verb.BLOCKED:
         support = command.support or command.reason
-        named = roles.departments_named(ctx.directory, support) or list(item.get("supporting", []))
+        aliases = ctx.rules.actions.department_aliases
+        named = roles.departments_named(ctx.directory, support, aliases) or list(item.get("supporting", []))
         blocked = {"reason": command.reason, "support": support, "departments": named, "at": now.isoformat()}
         state.apply(item, ItemEvent.BLOCKED, now, by, message_id, command.reason, blocked=blocked)
         told = notices.blocked(ctx, record, item, blocked)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from parsers.people import Directory
 from parsers.vocabulary import simplified
 from service.core.config import Rules
@@ -39,13 +41,29 @@ def head_of(directory: Directory, department: str) -> Doc | None:
     return person.as_json()
 
 
-def departments_named(directory: Directory, text: str) -> list[str]:
-    """Departments of the directory that `text` names (法务部, 財務部 → 财务部), in order of mention."""
-    folded = simplified(text)
-    found = [
-        (folded.find(simplified(name)), name) for name in directory.departments if simplified(name) in folded
+def departments_named(directory: Directory, text: str, aliases: dict[str, str] | None = None) -> list[str]:
+    """Departments of the directory that `text` names (法务部, 財務部 → 财务部; 法务, Legal → 法务部),
+    in order of mention."""
+    folded = simplified(text).casefold()
+    spellings = [(simplified(name).casefold(), name) for name in directory.departments]
+    spellings += [
+        (simplified(alias).casefold(), name)
+        for alias, name in (aliases or {}).items()
+        if name in directory.departments
     ]
-    return [name for _, name in sorted(found)]
+    found: dict[str, int] = {}
+    for spelling, name in sorted(spellings, key=lambda s: -len(s[0])):
+        at = _find_word(folded, spelling)
+        if at >= 0 and (name not in found or at < found[name]):
+            found[name] = at
+    return sorted(found, key=lambda name: found[name])
+
+
+def _find_word(text: str, word: str) -> int:
+    if not word.isascii():
+        return text.find(word)
+    match = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", text)
+    return match.start() if match else -1
 
 
 def department_of(item: Doc, directory: Directory) -> str:

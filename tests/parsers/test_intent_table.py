@@ -41,3 +41,14 @@ def test_the_table_is_large_and_balanced() -> None:
 def test_nothing_is_read_as_consent_that_is_not() -> None:
     score = score_replies()
     assert [w["id"] for w in score.wrong if w["got"] == "confirmed"] == []
+
+
+HELD_OUT = minutes_replies("heldout/minutes_replies.yaml")
+
+
+def test_the_held_out_table_never_reads_consent_that_is_not() -> None:
+    score = score_replies("heldout/minutes_replies.yaml")
+    assert len(HELD_OUT) >= 150
+    assert [w["id"] for w in score.wrong if w["got"] == "confirmed"] == []
+    # What is missed is read as a correction (forwarded) or asked back, never as consent.
+    assert score.right / score.total >= 0.97, [w["id"] for w in score.wrong]

@@ -38,12 +38,15 @@ def words() -> Any:
         ("延期到下周五", Verb.DELAY, None, date(2024, 5, 31), Problem.NO_REASON),
         ("#1 延期 原因:等报价", Verb.DELAY, 1, None, Problem.NO_DATE),
         ("#1 延期至尽快 原因:等报价", Verb.DELAY, 1, None, Problem.VAGUE_DATE),
-        ("#1 延期至5月20日 原因:等报价", Verb.DELAY, 1, date(2025, 5, 20), None),  # rolls to next year
+        # Without a year, the date nearest the reply: two days ago is asked back, never next year.
+        ("#1 延期至5月20日 原因:等报价", Verb.DELAY, 1, date(2024, 5, 20), Problem.DATE_PASSED),
+        ("#1 延期至1月10日 原因:等报价", Verb.DELAY, 1, date(2025, 1, 10), None),
         ("#1 延期至今天 原因:x", Verb.DELAY, 1, WEDNESDAY, Problem.DATE_PASSED),
         ("＃2 進度 60% 初稿已完成", Verb.PROGRESS, 2, None, None),
         ("#2 进度 160%", Verb.PROGRESS, 2, None, Problem.BAD_PERCENT),
         ("第二项 受阻 原因:合同未审 需要:法务部审核", Verb.BLOCKED, 2, None, None),
-        ("受阻:等待中", Verb.BLOCKED, None, None, Problem.NO_SUPPORT),
+        ("受阻:等待中", Verb.BLOCKED, None, None, None),  # support optional: the item's departments are told
+        ("#4 受阻:需要财务部提供近两年的物流费用数据", Verb.BLOCKED, 4, None, None),
         ("#1 核實通過", Verb.VERIFY, 1, None, None),
         ("退回:缺少流程图", Verb.REJECT, None, None, None),
         ("退回", Verb.REJECT, None, None, Problem.NO_REASON),

@@ -252,13 +252,17 @@ def test_objection_then_revision_then_everyone_confirms(stack: MailStack, tmp_pa
     run_once(at(env, "2024-05-21T11:00:00+08:00"))
     status = record_status(env, "2024-OPS-001")
     assert status["version"] == 2 and status["state"] == "awaiting_confirmation"
-    assert all(p["response"] == "none" for p in status["attendees"]), "earlier confirmations no longer count"
+    responses = {p["email"].partition("@")[0]: p["response"] for p in status["attendees"]}
+    # The change is to 赵敏's item 1: 陈静's confirmation (her item 2 unchanged) carries over.
+    assert responses.pop("chen.jing") == "confirmed", "a confirmation the change does not concern stays"
+    assert set(responses.values()) == {"none"}, "every other confirmation is asked again"
     assert status["confirmation_deadline"].startswith("2024-05-23T11:00")
     second = {}
     for user in PLAIN_ATTENDEES:
         assert wait_until(lambda u=user: inbox_count(stack, u) >= 1, 15)
         second[user] = minutes_mail(stack, user, "2024-OPS-001", version=2)
     assert "2024-05-27 → 2024-05-29" in second["zhao.min"].text, "the mail lists what changed"
+    assert "确认仍然有效" in second["chen.jing"].text and "确认仍然有效" not in second["zhao.min"].text
 
     # Everyone confirms version 2: the confirmed notice names them all.
     stack.empty("minutes")

@@ -70,6 +70,7 @@ class Assembler:
         start, end = parse_time_range(value.get("time", "")) if value.get("time") else (None, None)
         meeting.start, meeting.end = start or "", end or ""
         meeting.location = value.get("location", "")
+        meeting.classification = value.get("classification", "")
         meeting.initiating_department = simplified(value.get("initiating_department", ""))
         meeting.background = value.get("background", "")
         meeting.goal = value.get("goal", "")

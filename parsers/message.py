@@ -32,6 +32,7 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+    content_id: str = ""  # without <>: an inline part the HTML body shows as cid:…
 
     @property
     def sha256(self) -> str:
@@ -150,7 +151,10 @@ def _walk_attachments(msg: Message) -> tuple[Attachment, ...]:
         except (AssertionError, ValueError, LookupError):
             data = None
         name = decode_header_value(part.get_filename() or "") or "attachment"
-        found.append(Attachment(name, part.get_content_type(), data if isinstance(data, bytes) else b""))
+        content_id = str(part.get("Content-ID") or "").strip().strip("<>")
+        found.append(
+            Attachment(name, part.get_content_type(), data if isinstance(data, bytes) else b"", content_id)
+        )
     return tuple(found)
 
 
@@ -163,7 +167,8 @@ def _attachments(mail: mailparser.MailParser) -> tuple[Attachment, ...]:
         except (binascii.Error, ValueError):
             data = str(payload).encode("utf-8", errors="replace")
         name = decode_header_value(att.get("filename") or "") or "attachment"
-        found.append(Attachment(name, str(att.get("mail_content_type") or ""), data))
+        content_id = str(att.get("content-id") or "").strip().strip("<>")
+        found.append(Attachment(name, str(att.get("mail_content_type") or ""), data, content_id))
     return tuple(found)
 
 

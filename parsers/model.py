@@ -99,6 +99,7 @@ class Meeting:
     initiating_department: str = ""
     background: str = ""
     goal: str = ""
+    classification: str = ""  # 密级: 机密, Confidentiality: …; the draft's own marking
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +108,7 @@ class Meeting:
             "start": self.start or None,
             "end": self.end or None,
             "location": self.location,
+            "classification": self.classification,
             "host": self.host.as_json() if self.host else None,
             "recorder": self.recorder.as_json() if self.recorder else None,
             "initiating_department": self.initiating_department,

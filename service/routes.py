@@ -6,7 +6,10 @@ handlers themselves live with their subject (minutes/, items/).
 
 | what             | who                  | record state | handler                    |
 |------------------|----------------------|--------------|----------------------------|
-| anything         | anyone               | no record    | intake.take_draft          |
+| a draft          | anyone               | no record    | intake.take_draft          |
+| anything         | a directory person   | no record    | receipts.help_for          |
+| a reply          | anyone               | no record    | unmatched                  |
+| anything         | anyone               | no record    | ignore (no backscatter)    |
 | anything         | another's reply key  | any          | refuse                     |
 | a draft          | the recorder         | any          | revision.revise            |
 | 维持原纪要        | the recorder         | revising     | revision.keep              |
@@ -30,11 +33,11 @@ from parsers.commands import CommandReading
 from parsers.model import Minutes
 from parsers.reply_text import read_reply
 from service.context import Context
-from service.core.outcomes import Rejected, Reply
+from service.core.outcomes import Ignored, Rejected, Reply
 from service.core.store import Doc
 from service.items import commands, receipts
 from service.minutes import answers, intake, objections, records, revision
-from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
+from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft, tries_to_be_minutes
 from service.minutes.matching import Match, match_record
 from service.minutes.records import State
 
@@ -45,12 +48,14 @@ class What(StrEnum):
     ANY = "anything"
     DRAFT = "a draft"
     KEEP = "维持原纪要 / no change"
+    REPLY = "a reply"
     COMMANDS = "commands"
 
 
 class Who(StrEnum):
     ANY = "anyone"
     WRONG_KEY = "another's reply key"
+    DIRECTORY = "a directory person"
     RECORDER = "the recorder"
     STRANGER = "not on the record"
     ITEM_ROLE = "an item role"
@@ -97,12 +102,25 @@ class Letter:
 
     @cached_property
     def draft(self) -> Minutes:
-        """Minutes in what the sender wrote (or attached), never in what they quoted."""
-        return parse_message_draft(own_part(self.ctx.msg, self.text), self.ctx.rules, self.ctx.directory)
+        """Minutes in what the sender wrote (or attached), never in what they quoted.
+
+        On a record, only the visible text counts: an Outlook reply's HTML part carries the
+        quoted minutes table, and a 確認 above it is an answer, not a revised draft.
+        """
+        visible = self.text if self.match.record is not None else None
+        return parse_message_draft(own_part(self.ctx.msg, visible), self.ctx.rules, self.ctx.directory)
+
+    @property
+    def is_reply(self) -> bool:
+        return self.ctx.classification is not None and self.ctx.classification.kind == Kind.REPLY
 
     def is_what(self, what: What) -> bool:
         if what == What.DRAFT:
+            if self.match.record is None and not self.is_reply:
+                return tries_to_be_minutes(self.draft)
             return looks_like_minutes(self.draft)
+        if what == What.REPLY:
+            return self.is_reply
         if what == What.KEEP:
             return bool(objections.keep_phrase(self.text, self.ctx.rules))
         if what == What.COMMANDS:
@@ -110,6 +128,8 @@ class Letter:
         return True
 
     def is_who(self, who: Who) -> bool:
+        if who == Who.DIRECTORY:
+            return self.ctx.directory.by_email(self.sender) is not None
         if who == Who.WRONG_KEY:
             return bool(self.match.key_owner) and self.match.key_owner != self.sender
         if who == Who.RECORDER:
@@ -145,9 +165,20 @@ class Letter:
 
 
 def take_draft(letter: Letter) -> None:
-    ctx = letter.ctx
-    assert ctx.classification is not None
-    intake.take_draft(ctx, ctx.classification.kind == Kind.REPLY, letter.match.how == "unknown-token")
+    intake.take_draft(letter.ctx, letter.draft)
+
+
+def help_answer(letter: Letter) -> None:
+    receipts.help_for(letter.ctx, letter.match.how)
+
+
+def unmatched(letter: Letter) -> None:
+    reply = Reply("unmatched", {"token": letter.match.how == "unknown-token"})
+    raise Rejected("a reply that matches no record", reply=reply)
+
+
+def ignore(letter: Letter) -> None:
+    raise Ignored("no record, no minutes, and a sender outside the directory: not answered")
 
 
 def refuse(letter: Letter) -> None:
@@ -191,7 +222,10 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route(What.ANY, Who.ANY, NO_RECORD, take_draft),
+    Route(What.DRAFT, Who.ANY, NO_RECORD, take_draft),
+    Route(What.ANY, Who.DIRECTORY, NO_RECORD, help_answer),
+    Route(What.REPLY, Who.ANY, NO_RECORD, unmatched),
+    Route(What.ANY, Who.ANY, NO_RECORD, ignore),
     Route(What.ANY, Who.WRONG_KEY, ANY_STATE, refuse),
     Route(What.DRAFT, Who.RECORDER, ANY_STATE, revise),
     Route(What.KEEP, Who.RECORDER, State.REVISING, keep),

@@ -151,6 +151,8 @@ class EvidenceRules(_Strict):
     allowed_extensions: list[str] = Field(
         default_factory=lambda: [".pdf", ".docx", ".xlsx", ".csv", ".png", ".jpg"]
     )
+    # Signature logos and images the HTML body shows inline (cid:) are not deliverables.
+    min_image_bytes: int = Field(4096, ge=0)
 
 
 class ActionRules(_Strict):

@@ -92,7 +92,7 @@ def has_item_role(ctx: Context, record: Doc) -> bool:
 def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]:
     """Apply every command line; the caller sends the receipt and records the outcome."""
     by_number = {i["no"]: i for i in tracked(ctx, record)}
-    kept, refused_files = evidence.check(ctx.msg.attachments, ctx.rules.actions.evidence)
+    kept, refused_files = evidence.check(ctx.msg.attachments, ctx.rules.actions.evidence, ctx.msg.html)
     ctx.facts["refused_files"] = refused_files
     subject_item = _subject_item(ctx, record)
     results = [_one(ctx, record, by_number, command, subject_item, kept) for command in reading.commands]

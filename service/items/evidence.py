@@ -44,8 +44,16 @@ def extension_of(filename: str) -> str:
     return suffix
 
 
+def is_decoration(attachment: Attachment, html: str, rules: EvidenceRules) -> bool:
+    """A signature logo or an image the body shows inline: part of the mail, not a deliverable."""
+    if not attachment.content_type.lower().startswith("image/"):
+        return False
+    inline = bool(attachment.content_id) and f"cid:{attachment.content_id}".lower() in html.lower()
+    return inline or len(attachment.data) < rules.min_image_bytes
+
+
 def check(
-    attachments: tuple[Attachment, ...], rules: EvidenceRules
+    attachments: tuple[Attachment, ...], rules: EvidenceRules, html: str = ""
 ) -> tuple[list[Attachment], list[Refused]]:
     allowed = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in rules.allowed_extensions}
     limit = int(rules.max_megabytes * 1024 * 1024)
@@ -53,6 +61,8 @@ def check(
     refused: list[Refused] = []
     for attachment in attachments:
         label = attachment.filename or "(unnamed)"
+        if is_decoration(attachment, html, rules):
+            continue
         if extension_of(attachment.filename) not in allowed:
             refused.append(Refused(label, "type"))
         elif len(attachment.data) > limit:

@@ -69,3 +69,26 @@ def finish(ctx: Context, record: Doc, results: list[LineResult], extra: dict[str
         queue_reply(ctx, reply, "items")
         raise Applied(f"{record['record']}: {summary}")
     raise Rejected(f"{record['record']}: nothing applied ({summary})", reply=reply)
+
+
+def help_for(ctx: Context, how: str) -> None:
+    """A directory person wrote something that is neither minutes nor about a known record:
+    how to use the service, and their own open items with the ids to answer with."""
+    sender = ctx.msg.from_addr.lower()
+    mine = [
+        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
+        for i in state.all_items(ctx.store)
+        if roles.owns(i, sender) and state.is_open(i)
+    ]
+    reply = Reply(
+        "help",
+        {
+            "unknown_record": how == "unknown-token",
+            "our_mail": how == "our-mail",
+            "open_items": sorted(mine, key=lambda i: (i["due"] or "", i["id"])),
+            "address": ctx.settings.address,
+        },
+    )
+    raise Rejected(
+        f"neither minutes nor a known record ({how}): help with {len(mine)} open item(s)", reply=reply
+    )

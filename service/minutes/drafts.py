@@ -54,6 +54,29 @@ def looks_like_minutes(minutes: Minutes) -> bool:
     return bool(minutes.items or len(minutes.attendees) > 1)
 
 
+def tries_to_be_minutes(minutes: Minutes) -> bool:
+    """A new message meant as a draft, however broken: two signs of minutes are enough.
+
+    "我的待办", "退订" or a question has none and gets help instead of a list of what to fix.
+    """
+    meeting = minutes.meeting
+    signs = [
+        meeting.date is not None,
+        meeting.host is not None,
+        meeting.recorder is not None,
+        bool(meeting.location),
+        len(minutes.attendees) > 1,
+        bool(minutes.items),
+        bool(minutes.decisions or minutes.agenda or minutes.discussion),
+        any(f.rule in _ITEM_FINDINGS for f in minutes.findings),
+    ]
+    return sum(signs) >= 2 or bool(minutes.items)
+
+
+# Findings that say an action-item section or table was there but not read.
+_ITEM_FINDINGS = frozenset({"items_understood", "items_present"})
+
+
 def parse_file(path: Path, rules: Rules, directory: Directory) -> Minutes:
     data = path.read_bytes()
     if path.suffix.lower() == ".eml":

@@ -14,7 +14,6 @@ from service.core.store import Doc
 from service.mail.outbox import OutgoingMail, message_id_for
 from service.minutes import records
 from service.minutes.answers import receipt
-from service.minutes.drafts import looks_like_minutes, own_part, parse_message_draft
 from service.minutes.records import Event, spell_deadline
 
 
@@ -34,8 +33,11 @@ def findings_reply(minutes: Minutes, lang: str, subject: str, revision_of: str =
 
 
 def is_confidential(ctx: Context, minutes: Minutes) -> bool:
-    text = f"{ctx.msg.subject}\n{minutes.meeting.name}\n{ctx.msg.text[:4000]}"
-    return any(marker.lower() in text.lower() for marker in ctx.rules.confirmation.confidential_markers)
+    """Only the meeting's own marking counts: its subject, name or 密级 field, never a signature's
+    CONFIDENTIALITY NOTICE."""
+    meeting = minutes.meeting
+    text = f"{ctx.msg.subject}\n{meeting.name}\n{meeting.classification}".lower()
+    return any(marker.lower() in text for marker in ctx.rules.confirmation.confidential_markers)
 
 
 def record_prefix(ctx: Context, minutes: Minutes) -> str:
@@ -233,12 +235,8 @@ def set_version(ctx: Context, record: Doc, minutes: Minutes, changes: list[Chang
     records.remember_thread(ctx.txn, ctx.msg.message_id, record["record"], record["version"])
 
 
-def take_draft(ctx: Context, is_reply: bool, token: bool) -> None:
-    """A message that answers no record: a draft, or a reply we cannot place."""
-    minutes = parse_message_draft(own_part(ctx.msg), ctx.rules, ctx.directory)
-    if is_reply and not looks_like_minutes(minutes):
-        # A reply we cannot place, and no draft in it: say so rather than guess.
-        raise Rejected("a reply that matches no record", reply=Reply("unmatched", {"token": token}))
+def take_draft(ctx: Context, minutes: Minutes) -> None:
+    """A draft that answers no record: its findings back to the sender, or a new record."""
     if not minutes.valid:
         raise Rejected(
             f"draft refused: {len(minutes.errors)} error(s)",

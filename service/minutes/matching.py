@@ -8,12 +8,16 @@ the record.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from parsers.classify import RECORD_TOKEN
+from parsers.reply_text import visible_text
 from service.context import Context
 from service.core.store import Doc
 from service.minutes import records
+
+ITEM_ID = re.compile(r"(?<![\w-])(\d{4}-[A-Z]{2,6}-\d{3,})\s*[#＃]\s*\d{1,3}")
 
 
 @dataclass(frozen=True)
@@ -48,4 +52,12 @@ def match_record(ctx: Context) -> Match:
         if record is not None:
             return Match(record, "record number in the subject")
         return Match(None, "unknown-token")
+    for number in ITEM_ID.findall(visible_text(ctx.msg.text)[:4000]):
+        # "2024-OPS-001#7 完成" answering the weekly table, which names many records.
+        record = ctx.store.get(records.RECORDS, number)
+        if record is not None:
+            return Match(record, "item id in the text")
+    ours = f"@{ctx.outbox.domain}"
+    if any(i.startswith("minutesd.") and i.endswith(ours) for i in ctx.msg.thread_ids):
+        return Match(None, "our-mail")  # a weekly table, digest or reminder: no one record
     return Match(None, "none")

@@ -11,7 +11,7 @@ from parsers.document import Document
 from parsers.items import ItemReader
 from parsers.model import Minutes, Place
 from parsers.people import Directory, Mention, Person, parse_mention, parse_people_list, resolve
-from parsers.validate import unread_lines, validate
+from parsers.validate import no_items_read, unread_lines, validate
 from parsers.vocabulary import Vocabulary, simplified
 
 _LIST_NUMBER = re.compile(r"^\s*(?:\d+[、.)]|[((]\d+[))]|[-*•·●▪])\s*")
@@ -39,6 +39,7 @@ class Assembler:
     sentence_items: list[tuple[int, str, Place]]
     unread_item_lines: list[tuple[str, Place]]
     minutes: Minutes = field(default_factory=Minutes)
+    items_place: Place | None = None  # where an action-item section or table was seen
 
     def __post_init__(self) -> None:
         self.item_reader = ItemReader(self.vocab, self.directory, self.seen_people)
@@ -67,7 +68,9 @@ class Assembler:
         date_text = value.get("date") or value.get("time") or ""
         reading = parse_date(date_text, reference) if date_text else None
         meeting.date = reading.value if reading else None
-        start, end = parse_time_range(value.get("time", "")) if value.get("time") else (None, None)
+        # "日期:2024年12月5日 周四 09:30-10:00": without a time field, the date field holds the time.
+        time_text = value.get("time") or value.get("date", "")
+        start, end = parse_time_range(time_text) if time_text else (None, None)
         meeting.start, meeting.end = start or "", end or ""
         meeting.location = value.get("location", "")
         meeting.classification = value.get("classification", "")
@@ -107,6 +110,8 @@ class Assembler:
         m.record_prefix = self.record_prefix()
         m.findings = validate(m, self.vocab, place, self.doc.source)
         m.findings += unread_lines(self.unread_item_lines, self.vocab, m.language)
+        if not m.items and self.items_place is not None:
+            m.findings += no_items_read(self.items_place, self.vocab, m.language)
         return m
 
     def attendees(
@@ -122,8 +127,8 @@ class Assembler:
         seen: set[str] = set()
         entries: list[tuple[Mention, Person, Place]] = []
         for mention in parse_people_list(text, self.vocab.titles):
-            if self.vocab.is_none(mention.name):
-                continue
+            if self.vocab.is_none(mention.name) or self.directory.department(mention.name):
+                continue  # "运营部 孙浩、钱芳": the department heads its people, it attends through them
             person = resolve(mention, self.directory, self.seen_people)
             entries.append((mention, person, place or Place("", "")))
         # The host and the recorder attend even when the list leaves them out.
@@ -146,8 +151,13 @@ class Assembler:
             chunk = chunk.strip()
             if not chunk or self.vocab.is_none(chunk):
                 continue
-            parts = re.split(r"\s*(?:[-—–]+|[:：]|,|，)\s*", chunk, maxsplit=1)
-            who = parts[0]
+            bracketed = re.match(r"^([^((]{1,20})[((](.+)[))]\s*$", chunk)  # 周婷(出差)
+            parts = (
+                [bracketed.group(1), bracketed.group(2)]
+                if bracketed
+                else re.split(r"\s*(?:[-—–]+|[:：]|,|，)\s*", chunk, maxsplit=1)
+            )
+            who = parts[0].strip()
             reason = parts[1] if len(parts) > 1 else ""
             mention = parse_mention(who, self.vocab.titles)
             person = resolve(mention, self.directory, self.seen_people)

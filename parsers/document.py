@@ -55,6 +55,7 @@ class Document:
 
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_LIST_MARK = re.compile(r"^(?:\d{1,3}[.)、]|[((]\d{1,3}[))]|[·•\-*●▪◦§])$")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 
 
@@ -83,6 +84,11 @@ def from_text(text: str) -> Document:
             while i < len(lines) and "\t" in lines[i].strip():
                 rows.append([c.strip() for c in lines[i].strip().split("\t")])
                 i += 1
+            if _is_list(rows):
+                # Outlook's numbered and bulleted lists: "1.<TAB>text", "·<TAB>text", not a table.
+                for offset, row in enumerate(rows):
+                    doc.blocks.append(Line(f"{row[0]} {row[1]}", start + offset + 1))
+                continue
             tables += 1
             doc.blocks.append(Table(rows, tables, start + 1, "tabs"))
             continue
@@ -143,13 +149,7 @@ def from_html(html: str) -> Document:
             name = child.name.lower()
             if name == "table":
                 flush()
-                rows = []
-                for tr in child.find_all("tr"):
-                    if tr.find_parent("table") is not child:
-                        continue
-                    cells = [_cell_text(td) for td in tr.find_all(["td", "th"]) if td.find_parent("tr") is tr]
-                    if any(cells):
-                        rows.append(cells)
+                rows = _html_grid(child)
                 counter["table"] += 1
                 doc.blocks.append(Table(rows, counter["table"], counter["line"] + 1))
             elif name == "br":
@@ -176,6 +176,56 @@ def from_html(html: str) -> Document:
     return doc
 
 
+def _html_grid(table: Tag) -> list[list[str]]:
+    """The table as a full grid: a cell with colspan or rowspan fills every place it covers."""
+    grid: list[list[str]] = []
+    pending: dict[int, tuple[str, int]] = {}  # column → (text, rows still covered below)
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        row: list[str] = []
+        cells = [td for td in tr.find_all(["td", "th"]) if td.find_parent("tr") is tr]
+        for td in cells:
+            _fill_spanned(row, pending)
+            text = _cell_text(td)
+            down = _span(td.get("rowspan"))
+            for _ in range(_span(td.get("colspan"))):
+                if down > 1:
+                    pending[len(row)] = (text, down - 1)
+                row.append(text)
+        _fill_spanned(row, pending)
+        if any(row):
+            grid.append(row)
+    return grid
+
+
+def _is_list(rows: list[list[str]]) -> bool:
+    """Rows of "1." / "·" and text: a numbered or bulleted list, numbered from 1 if numbered."""
+    if not all(len(row) == 2 and _LIST_MARK.match(row[0]) for row in rows):
+        return False
+    numbers = [int(n) for row in rows if (n := re.sub(r"\D", "", row[0]))]
+    return not numbers or numbers == list(range(numbers[0], numbers[0] + len(rows)))
+
+
+def _fill_spanned(row: list[str], pending: dict[int, tuple[str, int]]) -> None:
+    """Cells covered by a rowspan from above, at the place the row has reached."""
+    while len(row) in pending:
+        column = len(row)
+        text, left = pending[column]
+        row.append(text)
+        if left <= 1:
+            del pending[column]
+        else:
+            pending[column] = (text, left - 1)
+
+
+def _span(value: object) -> int:
+    try:
+        return max(1, min(int(str(value)), 50))
+    except (TypeError, ValueError):
+        return 1
+
+
 def from_docx(data: bytes) -> Document:
     import docx
     from docx.table import Table as DocxTable
@@ -199,13 +249,12 @@ def from_docx(data: bytes) -> Document:
             tables += 1
             rows = []
             for row in item.rows:
-                cells: list[str] = []
-                previous = None
-                for cell in row.cells:
-                    if previous is not None and cell._tc is previous:
-                        continue  # a merged cell repeats itself across the span
-                    previous = cell._tc
-                    cells.append(normal("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())))
+                # A merged cell repeats itself across its span, across and down: the grid stays
+                # whole, so a two-level header and a department merged over two items line up.
+                cells = [
+                    normal("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+                    for cell in row.cells
+                ]
                 if any(cells):
                     rows.append(cells)
             doc.blocks.append(Table(rows, tables, paragraphs + 1))

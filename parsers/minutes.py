@@ -10,12 +10,14 @@ line, and from sentences (【行动项1】由…负责,于…前完成…).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from parsers.assembly import Assembler
 from parsers.document import Document, Line, Table
+from parsers.items import ItemReader
 from parsers.model import AgendaTopic, Minutes, Place
 from parsers.people import Directory, Person
 from parsers.vocabulary import Vocabulary, simplified, strip_numbering
@@ -45,6 +47,11 @@ class _Reader:
     sentence_items: list[tuple[int, str, Place]] = field(default_factory=list)
     seen_people: dict[str, Person] = field(default_factory=dict)
     unread_item_lines: list[tuple[str, Place]] = field(default_factory=list)
+
+    items_place: Place | None = None
+
+    def __post_init__(self) -> None:
+        self.item_reader = ItemReader(self.vocab, self.directory, self.seen_people)
 
     # -- places --------------------------------------------------------------
 
@@ -111,8 +118,10 @@ class _Reader:
         is_heading = line.heading or bool(_HEADING_NUMBER.match(text))
         section = self.vocab.section_of(bare) if not value else None
         field_name = self.vocab.field_of(label) if label is not None else self.vocab.field_of(bare)
-        if section and (is_heading or not label):
+        if section and (is_heading or not label or not value):  # "Action Items:" is a heading too
             self.section = section
+            if section == "items" and self.items_place is None:
+                self.items_place = place
             self.pending_field = ""
             return
         if field_name and self.section != "next_meeting":
@@ -147,7 +156,9 @@ class _Reader:
             self.next_meeting_text.append(text)
         elif self.section.startswith("field:"):
             self.set_field(self.section.removeprefix("field:"), content, place)
-        elif self.section == "items" and re.search(r"负责|負責|owner", text, re.I):
+        elif self.section == "items" and (inline := self.item_reader.from_inline_fields(content)):
+            self.item_rows.append((inline, place, {}))
+        elif self.section == "items" and _LOOKS_LIKE_ITEM.search(text):
             self.sentence_items.append((len(self.sentence_items) + 1, content, place))
         elif self.section == "items":
             # Never drop silently what may be an action item: the recorder is told it was not read.
@@ -160,29 +171,56 @@ class _Reader:
     def table(self, table: Table) -> None:
         if not table.rows:
             return
-        header = table.rows[0]
-        columns = [self.vocab.column_of(cell) for cell in header]
+        header, columns, body = self.header_of(table)
         if "owner" in columns and ("title" in columns or "due" in columns):
-            self.items_table(table, columns)
+            self.items_place = self.items_place or self.cell_place(table, 0, None)
+            self.items_table(table, header, columns, body)
             return
         if "title" in columns and ("summary" in columns or "decision" in columns):
             self.agenda_table(table, columns)
             return
         self.fields_table(table)
 
+    def header_of(self, table: Table) -> tuple[list[str], list[str | None], int]:
+        """Column labels, their fields, and the first body row.
+
+        A two-level header (责任人 over 姓名 | 部门, 完成时限 over 计划 | 实际, as Word and WPS
+        make them with merged cells) is read as one: the lower label where it names a column
+        of its own, else the upper one.
+        """
+        top = table.rows[0]
+        columns = [self.vocab.column_of(cell) for cell in top]
+        if len(table.rows) < 3 or not _spans_across(top):
+            return top, columns, 1
+        below = table.rows[1]
+        lower = [
+            self.vocab.column_of(cell) if cell != above else None
+            for cell, above in zip(below, top, strict=False)
+        ]
+        if not any(lower) or any(_DATE_LIKE.search(cell) for cell in below):
+            return top, columns, 1
+        merged = [low or high for low, high in zip(lower, columns, strict=False)]
+        labels = [f"{a}/{b}" if a != b else a for a, b in zip(top, below, strict=False)]
+        return labels, merged, 2
+
     def fields_table(self, table: Table) -> None:
-        for r, row in enumerate(table.rows):
+        for r, full_row in enumerate(table.rows):
+            row = _without_repeats(full_row)  # a merged cell fills every column it spans
             if len(row) < 2:
+                continue
+            if len(row) >= 4 and self.vocab.field_of(row[2]):
+                # label | value | label | value, as Word forms put two fields on a row
+                for c in range(0, len(row) - 1, 2):
+                    name = self.vocab.field_of(row[c])
+                    if name:
+                        self.set_field(name, row[c + 1], self.cell_place(table, r, row[c]))
                 continue
             name = self.vocab.field_of(row[0])
             if name:
                 self.set_field(name, "\n".join(c for c in row[1:] if c), self.cell_place(table, r, row[0]))
-            elif len(row) >= 4 and self.vocab.field_of(row[2]):  # label|value|label|value forms
-                self.set_field(self.vocab.field_of(row[2]) or "", row[3], self.cell_place(table, r, row[2]))
 
-    def items_table(self, table: Table, columns: list[str | None]) -> None:
-        header = table.rows[0]
-        for r, row in enumerate(table.rows[1:], start=1):
+    def items_table(self, table: Table, header: list[str], columns: list[str | None], body: int) -> None:
+        for r, row in enumerate(table.rows[body:], start=body):
             if not any(cell.strip() for cell in row):
                 continue
             values: dict[str, str] = {}
@@ -248,8 +286,24 @@ class _Reader:
         return Assembler(
             self.vocab, self.directory, self.received, self.subject, self.doc, self.seen_people,
             self.fields, self.title_line, self.next_meeting_text, self.item_rows, self.sentence_items,
-            self.unread_item_lines, self.minutes,
+            self.unread_item_lines, self.minutes, self.items_place,
         ).finish()  # fmt: skip
+
+
+_LOOKS_LIKE_ITEM = re.compile(r"负责|負責|owner|\bwill\b.+\bby\b", re.I)
+_DATE_LIKE = re.compile(r"\d{1,4}[-/.年月]\d{1,2}")
+
+
+def _spans_across(row: list[str]) -> bool:
+    return any(a == b and a.strip() for a, b in itertools.pairwise(row))
+
+
+def _without_repeats(row: list[str]) -> list[str]:
+    out: list[str] = []
+    for cell in row:
+        if not out or cell != out[-1] or not cell:
+            out.append(cell)
+    return out
 
 
 def _split_label(text: str) -> tuple[str | None, str]:

@@ -43,6 +43,20 @@ def validate(minutes: Minutes, vocab: Vocabulary, places: dict[str, Place], sour
             "没有会议名称:请写“会议名称:…”。",
             "The meeting name is missing: write “Meeting: …”.",
         )
+    if meeting.host is None:
+        f.add(
+            "host_named",
+            None,
+            "没有读到主持人:请加一行“主持人:姓名”;否则以记录人为主持人。",
+            "No host was read: add “Host: name”; otherwise the recorder is taken as the host.",
+        )
+    if meeting.recorder is None:
+        f.add(
+            "recorder_named",
+            None,
+            "没有读到记录人:请加一行“记录人:姓名”;否则以发件人为记录人。",
+            "No recorder was read: add “Recorder: name”; otherwise the sender is taken as the recorder.",
+        )
     _people(minutes, f)
     for item in minutes.items:
         _item(item, f)
@@ -94,6 +108,13 @@ def _item(item: ActionItem, f: _Findings) -> None:
     label_zh = f"第{n}项行动项"
     label_en = f"Action item {n}"
     add: Callable[..., None] = f.add
+    if not item.title.strip():
+        add(
+            "title_present",
+            item.place_of("title"),
+            f"{label_zh}没有内容:请写明要做什么。",
+            f"{label_en} has no title: say what is to be done.",
+        )
     if not item.owners:
         add(
             "owner_present",
@@ -185,4 +206,18 @@ def unread_lines(lines: list[tuple[str, Place]], vocab: Vocabulary, lang: str) -
             f"“{short}” under the action items was not understood as an item: use a table "
             "(Action / Owner / Due / Deliverable) or write “Action 1: owner …, due …, deliverable …”.",
         )
+    return f.found
+
+
+def no_items_read(place: Place, vocab: Vocabulary, lang: str) -> list[Finding]:
+    """An action-item section or table was there and not one item came out of it."""
+    f = _Findings(vocab, lang)
+    f.add(
+        "items_found",
+        place,
+        "行动项部分没有读到任何行动项:请用表格(行动项/负责人/截止时间/交付标准),"
+        "或每项写成“【行动项1】由某某负责,于2024年6月10日前完成…,交付成果:…”。",
+        "No action item could be read under the action items: use a table (Action / Owner / Due / "
+        "Deliverable) or write each as “Action 1: owner …, due …, deliverable …”.",
+    )
     return f.found

@@ -129,7 +129,9 @@ class Letter:
 
     def is_who(self, who: Who) -> bool:
         if who == Who.DIRECTORY:
-            return self.ctx.directory.by_email(self.sender) is not None
+            # With no directory configured nobody can be told apart from an outsider.
+            directory = self.ctx.directory
+            return not directory.people or directory.by_email(self.sender) is not None
         if who == Who.WRONG_KEY:
             return bool(self.match.key_owner) and self.match.key_owner != self.sender
         if who == Who.RECORDER:

@@ -87,6 +87,7 @@ def help_for(ctx: Context, how: str) -> None:
             "our_mail": how == "our-mail",
             "open_items": sorted(mine, key=lambda i: (i["due"] or "", i["id"])),
             "address": ctx.settings.address,
+            "original_subject": ctx.msg.subject,
         },
     )
     raise Rejected(

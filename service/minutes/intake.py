@@ -33,11 +33,15 @@ def findings_reply(minutes: Minutes, lang: str, subject: str, revision_of: str =
 
 
 def is_confidential(ctx: Context, minutes: Minutes) -> bool:
+    return marked_confidential(ctx.msg.subject, minutes, ctx.rules.confirmation.confidential_markers)
+
+
+def marked_confidential(subject: str, minutes: Minutes, markers: list[str]) -> bool:
     """Only the meeting's own marking counts: its subject, name or 密级 field, never a signature's
     CONFIDENTIALITY NOTICE."""
     meeting = minutes.meeting
-    text = f"{ctx.msg.subject}\n{meeting.name}\n{meeting.classification}".lower()
-    return any(marker.lower() in text for marker in ctx.rules.confirmation.confidential_markers)
+    text = f"{subject}\n{meeting.name}\n{meeting.classification}".lower()
+    return any(marker.lower() in text for marker in markers)
 
 
 def record_prefix(ctx: Context, minutes: Minutes) -> str:
@@ -244,5 +248,13 @@ def take_draft(ctx: Context, minutes: Minutes) -> None:
         )
     record = accept_draft(ctx, minutes)
     ctx.lang = record["language"]
-    receipt(ctx, "accepted", record, {"attendees": len(record["attendees"])})
+    tracker = record["host"] if ctx.rules.actions.tracker == "host" else record["recorder"]
+    understood = {
+        "attendees": len(record["attendees"]),
+        "items": len(record["minutes"].get("items", [])),
+        "tracker": tracker["name"],
+        "confidential": record["confidential"],
+        "warnings": [f.message for f in minutes.findings if f.severity == "warning"],
+    }
+    receipt(ctx, "accepted", record, understood)
     raise Applied(f"draft accepted as {record['record']}; sent to {len(record['attendees'])} attendee(s)")

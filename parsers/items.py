@@ -91,9 +91,9 @@ class ItemReader:
             r"(?:交付成果|交付物|交付标准|完成标准|验收标准|deliverable)\s*[:：]\s*([^;；。]+)", s, re.I
         )
         item.criterion = criterion.group(1).strip() if criterion else ""
-        support = re.search(r"(?:所需支持|需要支持|需)\s*[:：]?\s*([^;；。]*?提供[^;；。,，]*)", s) or re.search(
-            r"((?:若需|如需|如有需要)[^;；。]*?(?:支援|支持|协助|协调)[^;；。]*)", s
-        )
+        support = re.search(
+            r"(?:所需支持|需要支持|需)\s*[:：]?\s*([^;；。]*?提供[^;；。,，]*)", s
+        ) or re.search(r"((?:若需|如需|如有需要)[^;；。]*?(?:支援|支持|协助|协调)[^;；。]*)", s)
         item.support = support.group(1).strip() if support else ""
         title = s
         title = re.sub(

@@ -4,21 +4,21 @@ The first row that fits wins, as in Mailman's chains. Every handler ends the mes
 raising an Outcome. To change what a kind of reply leads to, change a row here; the
 handlers themselves live with their subject (minutes/, items/).
 
-| what             | who                  | record state | handler                    |
-|------------------|----------------------|--------------|----------------------------|
-| a draft          | anyone               | no record    | intake.take_draft          |
-| anything         | a directory person   | no record    | receipts.help_for          |
-| a reply          | anyone               | no record    | unmatched                  |
-| anything         | anyone               | no record    | ignore (no backscatter)    |
-| anything         | another's reply key  | any          | refuse                     |
-| a draft          | the recorder         | any          | revision.revise            |
-| 维持原纪要        | the recorder         | revising     | revision.keep              |
-| 维持原纪要        | the recorder         | needs fix    | revision.keep              |
-| anything         | not on the record    | any          | refuse                     |
-| commands         | an item role         | any          | receipts.take_commands     |
-| commands         | an attendee          | confirmed    | receipts.take_commands     |
-| anything else    | an item role only    | any          | their items, how to answer |
-| anything else    | an attendee          | any          | answers.answer             |
+| what                       | who                 | record state | handler                    |
+|----------------------------|---------------------|--------------|----------------------------|
+| a draft                    | anyone              | no record    | intake.take_draft          |
+| a reply (not to our table) | anyone              | no record    | tell: matches no record    |
+| anything                   | a directory person  | no record    | receipts.help_for          |
+| anything                   | anyone              | no record    | ignore (no backscatter)    |
+| anything                   | another's reply key | any          | refuse, revealing nothing  |
+| a draft                    | the recorder        | any          | revision.revise            |
+| 维持原纪要 / no change          | the recorder        | revising     | revision.keep              |
+| 维持原纪要 / no change          | the recorder        | needs_fix    | revision.keep              |
+| anything                   | not on the record   | any          | refuse, revealing nothing  |
+| commands                   | an item role        | any          | receipts.take_commands     |
+| commands                   | an attendee         | confirmed    | receipts.take_commands     |
+| anything                   | an item role only   | any          | their items, how to answer |
+| anything                   | an attendee         | any          | answers.answer             |
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class What(StrEnum):
     ANY = "anything"
     DRAFT = "a draft"
     KEEP = "维持原纪要 / no change"
-    REPLY = "a reply"
+    REPLY = "a reply (not to our table)"
     COMMANDS = "commands"
 
 
@@ -120,7 +120,7 @@ class Letter:
                 return tries_to_be_minutes(self.draft)
             return looks_like_minutes(self.draft)
         if what == What.REPLY:
-            return self.is_reply
+            return self.is_reply and self.match.how != "our-mail"  # a weekly table's reply gets help
         if what == What.KEEP:
             return bool(objections.keep_phrase(self.text, self.ctx.rules))
         if what == What.COMMANDS:
@@ -225,8 +225,8 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route(What.DRAFT, Who.ANY, NO_RECORD, take_draft),
-    Route(What.ANY, Who.DIRECTORY, NO_RECORD, help_answer),
     Route(What.REPLY, Who.ANY, NO_RECORD, unmatched),
+    Route(What.ANY, Who.DIRECTORY, NO_RECORD, help_answer),
     Route(What.ANY, Who.ANY, NO_RECORD, ignore),
     Route(What.ANY, Who.WRONG_KEY, ANY_STATE, refuse),
     Route(What.DRAFT, Who.RECORDER, ANY_STATE, revise),

@@ -57,3 +57,22 @@ def test_handlers_never_import_the_pipeline_or_the_programs(graph: grimp.ImportG
     for low in ("service.core", "service.mail", "service.context", "service.minutes", "service.items"):
         for high in ("service.pipeline", "service.routes", "service.daemon", "service.cli"):
             assert not graph.chain_exists(importer=low, imported=high, as_packages=True), (low, high)
+
+
+def test_the_route_table_in_the_docs_is_the_one_the_code_runs() -> None:
+    from pathlib import Path
+
+    from service import routes
+
+    documented = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in (routes.__doc__ or "").splitlines()
+        if line.startswith("|") and not line.startswith(("| what", "|--"))
+    ]
+    assert len(documented) == len(routes.ROUTES)
+    for (what, who, state, _), row in zip(documented, routes.ROUTES, strict=True):
+        assert (what, who, state) == (row.what.value, row.who.value, str(row.state))
+    architecture = (Path(__file__).resolve().parent.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    assert (routes.__doc__ or "").split("| what", 1)[1].strip() in architecture
+    for folder in ("service/core", "service/mail", "service/minutes", "service/items", "parsers"):
+        assert folder in architecture

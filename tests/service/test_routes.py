@@ -1,0 +1,83 @@
+"""What a message leads to, through the real pipeline (no mail server): the rows of routes.ROUTES
+that issue 12 added or changed."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from parsers.message import parse_message
+from service.items import state
+from service.minutes.records import RECORDS
+from tests.service.items.test_actions_units import _mail, _two_items_for_zhao_min
+
+
+def _answer(pipeline: Any, message_id: str) -> str:
+    keys = pipeline.store.get("messages", f"{message_id}@example.test")["replies"]
+    return parse_message(pipeline.store.get("outbox", keys[-1])["raw"].encode()).text
+
+
+def _confirmed(tmp_path: Path) -> Any:
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    for n, person in enumerate(record["attendees"]):
+        user = person["email"].partition("@")[0]
+        pipeline.process(_mail(user, "Re: [2024-OPS-001] 纪要", "确认", f"c{n}"), f"t:c{n}")
+    assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
+    return pipeline
+
+
+def test_a_full_item_id_in_the_text_finds_its_record_without_a_thread(tmp_path: Path) -> None:
+    pipeline = _confirmed(tmp_path)
+    result = pipeline.process(
+        _mail("zhao.min", "Re: 本周行动项汇总", "2024-OPS-001#1 完成", "w1", attachment=True), "t:w1"
+    )
+    assert result.outcome == "applied", result.reason
+    assert pipeline.store.get(state.ITEMS, "2024-OPS-001#1")["status"] == "pending_verification"
+
+
+def test_a_reply_to_our_weekly_mail_without_a_full_id_gets_help_and_changes_nothing(tmp_path: Path) -> None:
+    pipeline = _confirmed(tmp_path)
+    msg = EmailMessage()
+    msg["From"] = "zhao.min@example.test"
+    msg["To"] = "minutes@example.test"
+    msg["Subject"] = "Re: 本周行动项汇总"
+    msg["Message-ID"] = "<w2@example.test>"
+    msg["In-Reply-To"] = "<minutesd.0123456789abcdef0123456789abcdef@example.test>"
+    msg.set_content("#1 完成")
+    msg.add_attachment(b"%PDF-1.4" * 1000, maintype="application", subtype="pdf", filename="done.pdf")
+    result = pipeline.process(bytes(msg), "t:w2")
+    assert result.outcome == "rejected" and "help" in result.reason
+    text = _answer(pipeline, "w2")
+    assert "涉及多份纪要" in text and "2024-OPS-001#1" in text and "2024-OPS-001#2" in text
+    assert all(i["status"] == "not_started" for i in state.all_items(pipeline.store))
+    assert pipeline.store.count(RECORDS) == 1, "never read as a draft"
+
+
+def test_mail_from_outside_the_directory_that_is_not_minutes_is_not_answered(tmp_path: Path) -> None:
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    result = pipeline.process(
+        _mail("spammer", "cheap watches", "buy now", "s1").replace(
+            b"spammer@example.test", b"spammer@elsewhere.test"
+        ),
+        "t:s1",
+    )
+    assert result.outcome == "ignored"
+    assert pipeline.store.get("messages", "s1@example.test")["replies"] == []
+
+
+def test_a_signature_logo_is_not_evidence(tmp_path: Path) -> None:
+    pipeline = _confirmed(tmp_path)
+    msg = EmailMessage()
+    msg["From"] = "zhao.min@example.test"
+    msg["To"] = "minutes@example.test"
+    msg["Subject"] = "Re: [2024-OPS-001#1] 纪要"
+    msg["Message-ID"] = "<logo@example.test>"
+    msg.set_content("#1 完成")
+    msg.add_alternative('<p>#1 完成</p><img src="cid:logo1">', subtype="html")
+    msg.get_payload()[1].add_related(b"\x89PNG" + b"0" * 153, maintype="image", subtype="png", cid="<logo1>")
+    msg.add_attachment(b"\x89PNG" + b"0" * 150, maintype="image", subtype="png", filename="logo.png")
+    result = pipeline.process(bytes(msg), "t:logo")
+    assert pipeline.store.get(state.ITEMS, "2024-OPS-001#1")["status"] == "not_started", result.reason
+    assert "成果" in _answer(pipeline, "logo") or "附件" in _answer(pipeline, "logo")

@@ -20,6 +20,7 @@ from service.daemon import Daemon, build_mailbox, build_transport
 from service.mail.mailbox import MailboxUnavailable
 from service.mail.sender import TemporaryFailure, drain
 from service.minutes.drafts import parse_file
+from service.operations import cmd_fsck, cmd_init, cmd_outbox
 from service.pipeline import Pipeline
 from service.views import cmd_report, cmd_status, cmd_tracker
 
@@ -169,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     check = sub.add_parser("check", help="validate the configuration and try the connections")
     check.set_defaults(func=cmd_check)
+    mail = sub.add_parser("outbox", help="list failed and waiting mail; `outbox retry` sends it again")
+    mail.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    mail.add_argument("keys", nargs="*", help="outbox keys to retry")
+    mail.add_argument("--all", action="store_true", help="retry every failed mail")
+    mail.add_argument("--json", action="store_true")
+    mail.set_defaults(func=cmd_outbox)
+    init = sub.add_parser("init", help="make an empty store (only where there is none, unless --force)")
+    init.add_argument("--force", action="store_true", help="start over, keeping the old files beside")
+    init.set_defaults(func=cmd_init)
+    fsck = sub.add_parser("fsck", help="check store, journal, archive and evidence against each other")
+    fsck.add_argument("--json", action="store_true")
+    fsck.set_defaults(func=cmd_fsck)
     return parser
 
 

@@ -11,7 +11,7 @@ from types import FrameType
 from service import scheduler
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
-from service.core.store import Store
+from service.core.store import Store, StoreUnavailable
 from service.mail.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
 from service.mail.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
 from service.pipeline import Pipeline
@@ -63,10 +63,15 @@ class Daemon:
             if not batch:
                 return
             done: dict[str, list[str]] = {}
+            full: StoreUnavailable | None = None
             for fetched in batch:
                 if self._stopping:
                     break
-                result = self.pipeline.process(fetched.raw, fetched.ref)
+                try:
+                    result = self.pipeline.process(fetched.raw, fetched.ref)
+                except StoreUnavailable as exc:
+                    full = exc  # this one and the rest stay in the inbox
+                    break
                 folder = (
                     self.rules.mailbox.attention_folder
                     if result.folder_kind == "attention"
@@ -79,6 +84,8 @@ class Daemon:
             self.pipeline.sync()  # outcomes on disk before anything leaves the inbox
             for folder, refs in done.items():
                 self.mailbox.finish(refs, folder)
+            if full is not None:
+                raise full
             self._drain(report)
 
     def _drain(self, report: PassReport) -> None:
@@ -118,6 +125,9 @@ class Daemon:
                 if not self._stopping:
                     self.mailbox.wait(self._wait_seconds(), self.stopping)
             except MailboxUnavailable as exc:
+                self._backoff(exc)
+            except StoreUnavailable as exc:
+                log.error("cannot write to %s: %s; waiting for room", self.settings.data_dir, exc)
                 self._backoff(exc)
         self.mailbox.close()
         log.info("minutesd stopped")

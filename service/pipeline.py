@@ -25,17 +25,21 @@ from typing import Any
 
 from parsers.classify import AutomaticPolicy, Kind, classify
 from parsers.message import InboundMessage, parse_message
+from parsers.reply_text import read_reply
 from service import routes
 from service.context import Context, queue_reply
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import read_directory
 from service.core.outcomes import Applied, Ignored, Outcome, OutcomeKind
-from service.core.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, StoreUnavailable, Transaction
 from service.items import notices
+from service.mail import loops
 from service.mail.bounces import record_bounce
-from service.mail.outbox import Outbox, confirm_copy
-from service.mail.render import language_of
+from service.mail.outbox import Outbox, OutgoingMail, confirm_copy
+from service.mail.render import language_of, render
+from service.minutes import records
+from service.minutes.matching import match_record
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +114,10 @@ class Pipeline:
         if known is not None:
             return self._known(known["message_id"])
         digest = hashlib.sha256(raw).hexdigest()
-        archived = self._archive(raw, digest)
+        try:
+            archived = self._archive(raw, digest)
+        except OSError as exc:
+            raise StoreUnavailable(f"could not archive the message ({exc}); it stays in the inbox") from exc
         now = self.clock.now()
         try:
             msg = parse_message(raw)
@@ -137,8 +144,12 @@ class Pipeline:
         except Outcome as outcome:
             try:
                 return self._record(ctx, source_ref, digest, archived, outcome)
+            except StoreUnavailable:
+                raise  # nothing was written: the message stays in the inbox and is taken again
             except Exception as exc:  # e.g. a reply that cannot be rendered: the message waits in quarantine
                 return self._quarantine(source_ref, digest, archived, msg, now, exc)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             return self._quarantine(source_ref, digest, archived, msg, now, exc)
 
@@ -172,6 +183,7 @@ class Pipeline:
         if outcome.reply is not None:
             queue_reply(ctx, outcome.reply)
         queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
+        self._note_exchange(ctx, txn, queued)
         txn.put(
             MESSAGES,
             msg.message_id,
@@ -182,6 +194,21 @@ class Pipeline:
             commit.pending.update(txn.pending)
         log.info("%s %s from %s: %s", outcome.kind, msg.message_id, msg.from_addr or "?", outcome.reason)
         return Result(msg.message_id, outcome.kind, outcome.reason)
+
+    def _note_exchange(self, ctx: Context, txn: Transaction, queued: list[str]) -> None:
+        """What this sender wrote and what we answered them, for stop_loops to count."""
+        sender = ctx.msg.from_addr
+        if (
+            not sender
+            or ctx.classification is None
+            or ctx.classification.kind in (Kind.BOUNCE, Kind.AUTOMATIC)
+        ):
+            return
+        loops.note_received(txn, sender, ctx.msg.subject, _visible(ctx), ctx.now)
+        for mail in ctx.replies:
+            if mail.key in queued and sender.lower() in {a.lower() for a in mail.to}:
+                text, _ = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
+                loops.note_answered(txn, sender, ctx.now, text)
 
     def _doc(
         self,
@@ -262,6 +289,43 @@ def need_a_sender(pipeline: Pipeline, ctx: Context) -> None:
         raise Ignored("no sender address to answer")
 
 
+def stop_loops(pipeline: Pipeline, ctx: Context) -> None:
+    """An auto-responder without headers: a repeat, an echo of our mail, or past the answer limit."""
+    sender, rules = ctx.msg.from_addr, ctx.rules.loops
+    echoed = loops.echo(ctx.txn, sender, ctx.msg.subject, _visible(ctx), ctx.now, rules)
+    if echoed:
+        raise Ignored(echoed)
+    limited = loops.over_limit(ctx.txn, sender, ctx.now, rules)
+    if limited:
+        if loops.first_limited_today(ctx.txn, sender, ctx.now):
+            _tell_recorder_of_loop(ctx, limited)
+        raise Ignored(limited)
+
+
+def _tell_recorder_of_loop(ctx: Context, why: str) -> None:
+    record = match_record(ctx).record
+    if record is None:
+        return  # no record: nobody to tell, and nothing is answered
+    ctx.replies.append(
+        OutgoingMail(
+            key=f"loop:{ctx.msg.from_addr.lower()}:{ctx.now.date().isoformat()}",
+            to=[record["recorder"]["email"]],
+            subject=records.subject(
+                record, "自动回复循环已拦截", "A mail loop was stopped", ctx.msg.from_addr
+            ),
+            template="loop_notice",
+            lang=record["language"],
+            context={"record": record["record"], "address": ctx.msg.from_addr, "why": why},
+        )
+    )
+
+
+def _visible(ctx: Context) -> str:
+    if "visible" not in ctx.facts:
+        ctx.facts["visible"] = read_reply(ctx.msg.text, ctx.msg.html).text
+    return str(ctx.facts["visible"])
+
+
 def route(pipeline: Pipeline, ctx: Context) -> None:
     routes.route(ctx)
 
@@ -272,6 +336,7 @@ STAGES: tuple[Callable[[Pipeline, Context], None], ...] = (
     note_bounce,
     skip_automatic,
     need_a_sender,
+    stop_loops,
     route,
 )
 

@@ -55,6 +55,18 @@ class OutboxRules(_Strict):
     batch: int = Field(100, ge=1)
     copy_to_self: bool = True
     confirm_grace_seconds: float = Field(120, ge=0)
+    keep_trying_hours: float = Field(72, ge=0)  # a mail is given up only after this long and max_attempts
+
+
+class LoopRules(_Strict):
+    """How much the service answers one address, so an auto-responder's loop ends by itself."""
+
+    max_answers_per_hour: int = Field(10, ge=1)
+    max_answers_per_day: int = Field(40, ge=1)
+    # A message whose visible text repeats the sender's previous one within this many hours is automatic.
+    repeat_hours: float = Field(24, ge=0)
+    # ... and so is one whose lines are mostly those of the last mail we sent that address.
+    echo_share: float = Field(1.0, gt=0, le=1)
 
 
 class AutomaticRules(_Strict):
@@ -185,6 +197,7 @@ class Rules(_Strict):
     mailbox: MailboxRules = MailboxRules()
     outbox: OutboxRules = OutboxRules()
     automatic: AutomaticRules = AutomaticRules()
+    loops: LoopRules = LoopRules()
     reply_subject_prefixes: list[str] = Field(default_factory=list)
     # The draft parser's vocabulary and validation rules; parsers/ validates its own part.
     parsing: dict[str, Any] = Field(default_factory=dict)

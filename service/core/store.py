@@ -7,16 +7,29 @@ small write per message), and a checkpoint writes the TinyDB file atomically
 (temp file, fsync, rename) and empties the journal. Opening replays the
 journal: a transaction without its commit line was never acknowledged and is
 dropped; damage anywhere else stops the service with the reason.
+
+Every journal line carries a CRC-32 of its content, and each commit line the number of
+operations it closes, so damage is found and named, never glued or accepted. A failed
+append (a full disk) is rolled back to the last good length before anything else is
+written, and raised as StoreUnavailable: the message is retried later, not quarantined.
+A missing or empty db.json in a data directory that holds anything else is refused: a new
+store is made only in an empty directory or by `minutesd init`. One daemon per directory:
+the lock is an flock on the directory itself, so deleting minutesd.lock lets nobody in.
+
+The interface the workflow uses is small: `get`, `all`, `find`, `count`, and `transaction()`
+yielding a Transaction with `get`, `put`, `delete`; `sync()` and `checkpoint()` for the daemon.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import fcntl
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +56,53 @@ class StoreLocked(StoreError):
 
 class StoreCorrupt(StoreError):
     pass
+
+
+class StoreUnavailable(StoreError):
+    """A write failed for a reason that passes (no space left): nothing was written; try again."""
+
+
+# What a data directory holds besides the store: if any of it is there, the store is not new.
+_HISTORY = ("raw", "evidence", "outbox", JOURNAL)
+
+
+def _crc(payload: str) -> str:
+    return f"{zlib.crc32(payload.encode()) & 0xFFFFFFFF:08x}"
+
+
+def _line(entry: dict[str, Any]) -> str:
+    payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps({"c": _crc(payload), "e": entry}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _checked(line: bytes) -> dict[str, Any]:
+    """One journal line, its checksum verified; a line of the earlier format is taken as it is."""
+    try:
+        outer = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from exc
+    if not isinstance(outer, dict):
+        raise ValueError("not an object")
+    entry: Any = outer
+    if "c" in outer:  # lines without one were written before checksums: read once, then checkpointed
+        entry = outer.get("e")
+        payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if not isinstance(entry, dict) or _crc(payload) != outer["c"]:
+            raise ValueError("checksum mismatch")
+    if "commit" in entry:
+        if not isinstance(entry["commit"], int):
+            raise ValueError("a commit line without its count")
+    elif not (isinstance(entry.get("t"), str) and isinstance(entry.get("k"), str)):
+        raise ValueError("an operation without table and key")
+    elif entry.get("d") is not None and not isinstance(entry.get("d"), dict):
+        raise ValueError("a document that is not an object")
+    return entry
+
+
+def _holds_something(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists() and path.stat().st_size > 0
 
 
 class _MemoryStorage(Storage):
@@ -126,20 +186,23 @@ class Store:
     # -- opening -----------------------------------------------------------
 
     def _lock(self) -> None:
-        path = self.data_dir / LOCKFILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # The kernel's lock on the directory itself: a deleted minutesd.lock changes nothing.
+        fd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
+            try:
+                holder = (self.data_dir / LOCKFILE).read_text().strip() or "unknown"
+            except OSError:
+                holder = "unknown"
             raise StoreLocked(
                 f"another minutesd (pid {holder}) is using {self.data_dir}; "
                 "stop it first, or give this one its own MINUTESD_DATA_DIR"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
+        with contextlib.suppress(OSError):  # who holds it, for the message above; not the lock
+            (self.data_dir / LOCKFILE).write_text(str(os.getpid()))
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -148,10 +211,20 @@ class Store:
 
     def _load_snapshot(self) -> dict[str, dict[str, Doc]]:
         snapshot = self.data_dir / SNAPSHOT
-        if not snapshot.exists():
+        raw = snapshot.read_bytes() if snapshot.exists() else None
+        if not raw:
+            history = [name for name in _HISTORY if _holds_something(self.data_dir / name)]
+            if raw is not None or history:
+                what = "is empty" if raw is not None else "is missing"
+                raise StoreCorrupt(
+                    f"the database {snapshot} {what}, but {self.data_dir} holds "
+                    f"{', '.join(history) or 'an empty db.json'}: it was not reset. Restore db.json from a "
+                    "backup; `minutesd fsck` says what the directory holds; only if you mean to start "
+                    "over with an empty store, run `minutesd init --force`."
+                )
             return {}
         try:
-            data = json.loads(snapshot.read_bytes() or b"{}")
+            data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreCorrupt(
                 f"the database {snapshot} cannot be read ({exc}); it was not reset. "
@@ -171,16 +244,21 @@ class Store:
             if not line.strip():
                 continue
             try:
-                entry = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                entry = _checked(line)
+            except ValueError as exc:
                 if number >= len(lines) - 1:
                     log.warning("journal ends in a torn write; dropping the unfinished transaction")
                     return
                 raise StoreCorrupt(
                     f"{path} line {number} is damaged ({exc}); it was not reset. "
-                    "Restore a backup or remove the damaged line by hand."
+                    "Restore a backup; `minutesd fsck` names what else is affected."
                 ) from exc
             if "commit" in entry:
+                if entry["commit"] != len(batch):
+                    raise StoreCorrupt(
+                        f"{path} line {number} closes {entry['commit']} operation(s) but "
+                        f"{len(batch)} came before it; it was not reset. Restore a backup."
+                    )
                 yield batch
                 batch = {}
             else:
@@ -234,8 +312,11 @@ class Store:
     def sync(self) -> None:
         """Make every committed transaction durable."""
         if self._journal is not None and self._unsynced:
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            try:
+                self._journal.flush()
+                os.fsync(self._journal.fileno())
+            except OSError as exc:
+                raise StoreUnavailable(f"could not make the journal durable ({exc})") from exc
         self._unsynced = False
         if self._journal_ops >= self.checkpoint_every:
             self.checkpoint()
@@ -243,17 +324,35 @@ class Store:
     def _commit(self, ops: dict[tuple[str, str], Doc | None], durable: bool = True) -> None:
         if self._journal is None:
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
-        lines = [
-            json.dumps({"t": t, "k": k, "d": d}, ensure_ascii=False, separators=(",", ":"))
-            for (t, k), d in ops.items()
-        ]
-        lines.append(json.dumps({"commit": len(ops)}))
-        self._journal.write(("\n".join(lines) + "\n").encode())
+        lines = [_line({"t": t, "k": k, "d": d}) for (t, k), d in ops.items()]
+        lines.append(_line({"commit": len(ops)}))
+        good = self._journal.tell()
+        try:
+            self._journal.write(("\n".join(lines) + "\n").encode())
+            self._journal.flush()
+        except OSError as exc:
+            self._roll_back(good)
+            raise StoreUnavailable(
+                f"could not write the journal ({os.strerror(exc.errno or errno.EIO)}); nothing was "
+                "written and the message will be taken again once there is room"
+            ) from exc
         self._apply(ops)
         self._journal_ops += len(ops)
         self._unsynced = True
         if durable:
             self.sync()
+
+    def _roll_back(self, good: int) -> None:
+        """Cut the journal back to its last whole transaction, so nothing torn is left behind."""
+        journal, self._journal = self._journal, None
+        with contextlib.suppress(OSError):
+            journal.close()
+        fd = os.open(self.data_dir / JOURNAL, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, good)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _apply(self, ops: dict[tuple[str, str], Doc | None]) -> None:
         data = self._storage.data

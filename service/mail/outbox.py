@@ -9,6 +9,7 @@ the instant between the SMTP server's acceptance and our commit carries the same
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import encoders
@@ -161,6 +162,25 @@ def confirm_copy(txn: Transaction, message_id: str, now_ts: float) -> bool:
         doc["sent_at"] = doc.get("sent_at") or now_ts
         doc["confirmed_by_copy"] = True
         txn.put(TABLE, entry["outbox_key"], doc)
+    return True
+
+
+def tried_for_hours(doc: Doc) -> float:
+    """How long this mail has been trying since it was queued, or since an operator's retry."""
+    started = doc.get("retried_at") or doc.get("created_at")
+    if not started:
+        return float("inf")
+    since = datetime.fromisoformat(started)
+    return max(0.0, (time.time() - since.timestamp()) / 3600)
+
+
+def retry(txn: Transaction, key: str, now: datetime) -> bool:
+    """A failed (or waiting) mail goes out again at the next drain, with its own Message-ID."""
+    doc = txn.get(TABLE, key)
+    if doc is None or doc["state"] not in (OutboxState.FAILED, OutboxState.PENDING):
+        return False
+    doc.update(state=OutboxState.PENDING, attempts=0, next_attempt_at=0.0, retried_at=now.isoformat())
+    txn.put(TABLE, key, doc)
     return True
 
 

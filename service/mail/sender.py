@@ -216,7 +216,9 @@ def _record(
             doc["sent_at"] = time.time()
             report.sent += 1
             log.info("outbox: sent %s to %s", key, ", ".join(doc.get("recipients", [])))
-        elif isinstance(error, PermanentFailure) or attempts >= rules.max_attempts:
+        elif isinstance(error, PermanentFailure) or (
+            attempts >= rules.max_attempts and outbox.tried_for_hours(doc) >= rules.keep_trying_hours
+        ):
             doc["state"] = outbox.OutboxState.FAILED
             doc["last_error"] = str(error)
             report.failed += 1

@@ -6,6 +6,7 @@ is confirmed and what follows (assigning the items) is left to `ctx.on_confirmed
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from parsers.intent import Intent, IntentWords, Tag, read_intent
@@ -131,7 +132,8 @@ def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> Non
     cc = [host["email"]] if host["email"].lower() != recorder["email"].lower() else []
     ctx.replies.append(
         OutgoingMail(
-            key=f"{ctx.msg.message_id}:objection",
+            # By content: the same objection sent again (by a person or a loop) is forwarded once.
+            key=f"{record['record']}:v{record['version']}:objection:{person['email'].lower()}:{_digest(text)}",
             to=[recorder["email"]],
             cc=cc,
             subject=records.subject(record, "修改意见", "Correction", person["name"]),
@@ -151,6 +153,10 @@ def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> Non
             references=[*ctx.msg.references, ctx.msg.message_id],
         )
     )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
 def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str) -> None:

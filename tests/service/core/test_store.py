@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.core.store import JOURNAL, SNAPSHOT, Store, StoreCorrupt, StoreLocked
+from service.core.store import JOURNAL, SNAPSHOT, Store, StoreCorrupt, StoreLocked, StoreUnavailable
 from tests.conftest import REPO
 
 
@@ -54,6 +55,7 @@ def test_a_damaged_database_stops_with_the_reason_and_is_not_reset(tmp_path: Pat
 
 
 def test_damage_in_the_middle_of_the_journal_is_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_text("{}")
     (tmp_path / JOURNAL).write_text('garbage\n{"commit": 0}\n{"t":"t","k":"a","d":{}}\n{"commit": 1}\n')
     with pytest.raises(StoreCorrupt, match="line 1"):
         Store(tmp_path)
@@ -120,3 +122,91 @@ def test_sigkill_mid_write_leaves_a_consistent_prefix(tmp_path: Path, delay: flo
         assert store.get("pairs", f"a{i}") and store.get("pairs", f"b{i}"), i
     assert store.get("pairs", f"a{last + 1}") is None and store.get("pairs", f"b{last + 1}") is None
     store.close()
+
+
+def test_a_deleted_lock_file_lets_no_second_store_in(tmp_path: Path) -> None:
+    first = Store(tmp_path)
+    try:
+        (tmp_path / "minutesd.lock").unlink()
+        with pytest.raises(StoreLocked):
+            Store(tmp_path)
+    finally:
+        first.close()
+    Store(tmp_path).close()  # released with the first
+
+
+@pytest.mark.parametrize("snapshot", ["missing", "empty"])
+def test_a_lost_database_beside_history_is_refused_not_reset(tmp_path: Path, snapshot: str) -> None:
+    with Store(tmp_path) as store, store.transaction() as txn:
+        txn.put("records", "2024-OPS-001", {"state": "confirmed"})
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "ab.eml").write_bytes(b"x")
+    if snapshot == "missing":
+        (tmp_path / SNAPSHOT).unlink()
+    else:
+        (tmp_path / SNAPSHOT).write_bytes(b"")
+    with pytest.raises(StoreCorrupt, match=f"db.json is {snapshot}.*not reset.*minutesd init --force"):
+        Store(tmp_path)
+    assert (tmp_path / "raw" / "ab.eml").exists()
+    assert not (tmp_path / SNAPSHOT).exists() or (tmp_path / SNAPSHOT).read_bytes() == b"", (
+        "nothing rewritten"
+    )
+
+
+def test_a_new_store_is_made_in_an_empty_directory(tmp_path: Path) -> None:
+    with Store(tmp_path / "fresh") as store:
+        assert store.count("records") == 0
+    assert (tmp_path / "fresh" / SNAPSHOT).read_bytes() == b"{}"
+
+
+def test_a_full_disk_rolls_the_journal_back_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        txn.put("t", "a", {"n": 1})
+    journal = tmp_path / JOURNAL
+    good = journal.read_bytes()
+    real_write = store._journal.write
+
+    def half_then_enospc(data: bytes) -> int:
+        real_write(data[: len(data) // 2])
+        store._journal.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store._journal, "write", half_then_enospc)
+    with pytest.raises(StoreUnavailable, match="No space left"), store.transaction() as txn:
+        txn.put("t", "b", {"n": 2})
+    assert journal.read_bytes() == good, "the torn half is cut off before anything else is written"
+    assert store.get("t", "b") is None
+    with store.transaction() as txn:  # room again: the next write goes on a clean line
+        txn.put("t", "c", {"n": 3})
+    store._journal.close()
+    store._journal = None
+    store._unlock()
+    reopened = Store(tmp_path)
+    assert reopened.get("t", "a") == {"n": 1, "key": "a"} and reopened.get("t", "c") == {"n": 3, "key": "c"}
+    assert reopened.get("t", "b") is None
+    reopened.close()
+
+
+def test_garbage_inside_a_json_string_is_found_by_its_checksum(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for key in ("a", "b"):
+        with store.transaction() as txn:
+            txn.put("t", key, {"text": "确认无误"})
+    store._journal.close()
+    store._journal = None
+    store._unlock()
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(journal.read_bytes().replace("确认无误".encode(), "确认有误".encode(), 1))
+    with pytest.raises(StoreCorrupt, match="line 1 is damaged \\(checksum mismatch\\)"):
+        Store(tmp_path)
+
+
+def test_a_journal_of_the_earlier_format_is_read_and_migrated(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_text("{}")
+    (tmp_path / JOURNAL).write_text('{"t":"t","k":"a","d":{"n":1,"key":"a"}}\n{"commit": 1}\n')
+    with Store(tmp_path) as store:
+        assert store.get("t", "a") == {"n": 1, "key": "a"}
+    assert not (tmp_path / JOURNAL).exists(), "checkpointed into db.json on opening"

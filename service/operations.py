@@ -1,0 +1,166 @@
+"""What an operator repairs with: `minutesd outbox`, `outbox retry`, `init` and `fsck`."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service.core.config import load_from_env
+from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError, write_atomically
+from service.mail import outbox
+from service.minutes import records
+
+WAITING = (outbox.OutboxState.FAILED, outbox.OutboxState.PENDING, outbox.OutboxState.SENDING)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    settings, _ = load_from_env()
+    if args.action == "retry":
+        return _retry(settings.data_dir, args.keys, args.all)
+    store = Store(settings.data_dir, read_only=True)
+    rows = [
+        {
+            "key": d["key"],
+            "state": d["state"],
+            "attempts": d["attempts"],
+            "to": d.get("recipients", []),
+            "subject": d.get("subject", ""),
+            "queued": d.get("created_at", ""),
+            "error": (d.get("last_error") or "").splitlines()[0][:120] if d.get("last_error") else "",
+        }
+        for d in store.find(outbox.TABLE, lambda d: d["state"] in WAITING)
+    ]
+    rows.sort(key=lambda r: (r["state"] != outbox.OutboxState.FAILED, r["queued"]))
+    if args.json:
+        print(json.dumps({"mails": rows}, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("outbox: nothing failed or waiting")
+    for row in rows:
+        print(
+            f"{row['state']:8} {row['attempts']:>2}x  {row['key']}  to {', '.join(row['to'])}  {row['error']}"
+        )
+    return 0
+
+
+def _retry(data_dir: Path, keys: list[str], every: bool) -> int:
+    with Store(data_dir) as store:
+        wanted = keys or [d["key"] for d in store.find(outbox.TABLE, lambda d: d["state"] == "failed")]
+        if not wanted and not every:
+            print("outbox retry: name a key, or --all for every failed mail")
+            return 2
+        now = datetime.now(UTC)
+        with store.transaction() as txn:
+            done = [key for key in wanted if outbox.retry(txn, key, now)]
+    unknown = sorted(set(wanted) - set(done))
+    print(f"outbox retry: {len(done)} mail(s) will be sent at the next pass (same Message-ID)")
+    for key in unknown:
+        print(f"  not retried (unknown, or already sent): {key}")
+    return 1 if unknown and keys else 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings, _ = load_from_env()
+    data_dir = settings.data_dir
+    snapshot = data_dir / SNAPSHOT
+    if snapshot.exists() and snapshot.stat().st_size > 0 and not args.force:
+        print(f"minutesd init: {snapshot} exists; nothing done (use --force to start over, keeping it aside)")
+        return 1
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name in (SNAPSHOT, JOURNAL):
+        path = data_dir / name
+        if path.exists():
+            shutil.move(path, data_dir / f"{name}.before-init-{stamp}")
+    write_atomically(snapshot, b"{}")
+    print(f"minutesd init: an empty store in {data_dir}; anything it held before is kept beside it")
+    if args.force:
+        with Store(data_dir) as store:
+            print(f"  record counters rebuilt: {rebuild_counters(store)}")
+    return 0
+
+
+def rebuild_counters(store: Store) -> int:
+    """Each YEAR-DEPT counter at least the highest record number the store and archive know."""
+    highest: dict[str, int] = {}
+    for number in [r["record"] for r in store.all(records.RECORDS)] + _archived_record_numbers(store):
+        prefix, _, n = number.rpartition("-")
+        if n.isdigit():
+            highest[prefix] = max(highest.get(prefix, 0), int(n))
+    with store.transaction() as txn:
+        for prefix, last in highest.items():
+            counter = txn.get(records.COUNTERS, prefix) or {"last": 0}
+            if int(counter["last"]) < last:
+                txn.put(records.COUNTERS, prefix, {"last": last})
+    return len(highest)
+
+
+def _archived_record_numbers(store: Store) -> list[str]:
+    """Record numbers in the subjects of archived mail: what a lost db.json still leaves behind."""
+    found: set[str] = set()
+    for path in (store.data_dir / "raw").glob("*/*.eml"):
+        head = path.read_bytes()[:8192].decode("utf-8", errors="replace")
+        found.update(re.findall(r"\[(\d{4}-[A-Z]{2,6}-\d{3,})", head))
+    return sorted(found)
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    settings, _ = load_from_env()
+    problems = fsck(settings.data_dir)
+    if args.json:
+        print(json.dumps({"problems": problems}, ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            print(f"✗ {problem}")
+        print(f"fsck: {len(problems)} problem(s) in {settings.data_dir}")
+    return 1 if problems else 0
+
+
+def fsck(data_dir: Path) -> list[str]:
+    """Store, journal, raw archive and evidence checked against each other."""
+    try:
+        store = Store(data_dir, read_only=True)
+    except StoreError as exc:
+        return [f"store: {exc}", *_archive_only(data_dir)]
+    problems: list[str] = []
+    for doc in store.all("messages"):
+        problems += _archived(data_dir, doc)
+    for item in store.all("items"):
+        for evidence in item.get("evidence", []):
+            problems += _evidence(data_dir, item["key"], evidence)
+    counters = {d["key"]: int(d["last"]) for d in store.all(records.COUNTERS)}
+    for record in store.all(records.RECORDS):
+        prefix, _, n = record["record"].rpartition("-")
+        if n.isdigit() and counters.get(prefix, 0) < int(n):
+            problems.append(f"counter {prefix} is {counters.get(prefix, 0)} but {record['record']} exists")
+    return problems
+
+
+def _archived(data_dir: Path, doc: dict[str, Any]) -> list[str]:
+    path = data_dir / doc.get("archive", "")
+    if not doc.get("archive") or not path.is_file():
+        return [f"message {doc['key']}: its raw archive {doc.get('archive')} is missing"]
+    if hashlib.sha256(path.read_bytes()).hexdigest() != doc.get("sha256"):
+        return [f"message {doc['key']}: {path} does not match its sha256"]
+    return []
+
+
+def _evidence(data_dir: Path, item: str, evidence: dict[str, Any]) -> list[str]:
+    path = data_dir / evidence["stored_as"] if evidence.get("stored_as") else None
+    if path is None or not path.is_file():
+        return [f"item {item}: evidence {evidence.get('filename')} is missing"]
+    if hashlib.sha256(path.read_bytes()).hexdigest() != evidence.get("sha256"):
+        return [f"item {item}: evidence {path} does not match its sha256"]
+    return []
+
+
+def _archive_only(data_dir: Path) -> list[str]:
+    raw = list((data_dir / "raw").glob("*/*.eml"))
+    return [f"archive: {len(raw)} raw message(s) are kept in {data_dir / 'raw'}; nothing there is lost"]

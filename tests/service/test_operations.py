@@ -1,0 +1,69 @@
+"""The operator's repair commands through the CLI: init, fsck, outbox and outbox retry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from service.core.store import SNAPSHOT, Store
+from service.mail import outbox
+from tests.conftest import run_cli, service_env
+
+
+def _store_with_history(data: Path) -> None:
+    with Store(data) as store, store.transaction() as txn:
+        txn.put("records", "2024-OPS-007", {"record": "2024-OPS-007", "state": "confirmed", "name": "x"})
+        txn.put("counters", "2024-OPS", {"last": 7})
+        txn.put(
+            outbox.TABLE,
+            "k1",
+            {"state": "failed", "attempts": 8, "recipients": ["a@example.test"], "subject": "s",
+             "created_at": "2024-05-20T16:00:00+08:00", "last_error": "550 no", "next_attempt_at": 0.0,
+             "message_id": "m1@x", "raw": ""},
+        )  # fmt: skip
+    (data / "raw" / "ab").mkdir(parents=True)
+    (data / "raw" / "ab" / "ab.eml").write_bytes(b"Subject: [2024-OPS-009] x\r\n\r\nbody")
+
+
+def test_a_lost_database_is_refused_named_by_fsck_and_rebuilt_only_on_purpose(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _store_with_history(data)
+    (data / SNAPSHOT).write_bytes(b"")
+    env = service_env(data)
+    refused = run_cli(["status", "--json"], env)
+    assert (
+        refused.returncode == 3 and "db.json is empty" in refused.stderr and "Traceback" not in refused.stderr
+    )
+    assert (data / SNAPSHOT).read_bytes() == b"", "nothing rewritten"
+    fsck = run_cli(["fsck", "--json"], env)
+    assert fsck.returncode == 1
+    problems = json.loads(fsck.stdout)["problems"]
+    assert any("db.json is empty" in p for p in problems) and any("1 raw message" in p for p in problems)
+    assert run_cli(["init"], env).returncode == 0, "an empty db.json is no store: init may make one"
+    forced = run_cli(["init", "--force"], env)
+    assert forced.returncode == 0 and "counters rebuilt" in forced.stdout
+    with Store(data) as store:
+        assert store.get("counters", "2024-OPS")["last"] == 9, "the next record never reuses a number"
+
+
+def test_fsck_names_a_counter_behind_its_records(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _store_with_history(data)
+    with Store(data) as store, store.transaction() as txn:
+        txn.put("counters", "2024-OPS", {"last": 3})
+    result = run_cli(["fsck"], service_env(data))
+    assert result.returncode == 1 and "counter 2024-OPS is 3 but 2024-OPS-007 exists" in result.stdout
+
+
+def test_failed_mail_is_listed_and_retried_with_its_message_id(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _store_with_history(data)
+    env = service_env(data)
+    listed = json.loads(run_cli(["outbox", "--json"], env).stdout)["mails"]
+    assert [(m["key"], m["state"], m["error"]) for m in listed] == [("k1", "failed", "550 no")]
+    retried = run_cli(["outbox", "retry", "--all"], env)
+    assert retried.returncode == 0 and "1 mail(s)" in retried.stdout
+    with Store(data, read_only=True) as store:
+        doc = store.get(outbox.TABLE, "k1")
+    assert doc["state"] == "pending" and doc["attempts"] == 0 and doc["message_id"] == "m1@x"
+    assert outbox.tried_for_hours(doc) < 1, "the time budget starts again"

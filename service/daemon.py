@@ -12,6 +12,7 @@ from service import scheduler
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.store import Store, StoreUnavailable
+from service.mail import outbox
 from service.mail.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
 from service.mail.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
 from service.pipeline import Pipeline
@@ -36,6 +37,14 @@ class PassReport:
     processed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     outbox: DrainReport = field(default_factory=DrainReport)
+
+
+def _refused(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
 
 
 class Daemon:
@@ -88,7 +97,22 @@ class Daemon:
                 raise full
             self._drain(report)
 
+    def _settle_in_doubt(self) -> None:
+        """Before a mail in doubt is sent again, look for its copy everywhere in the mailbox:
+        after a long downtime it may sit in Processed, or behind a backlog, not just arrive."""
+        rules = self.rules.outbox
+        in_doubt = outbox.in_doubt(self.store, time.time(), rules.confirm_grace_seconds)
+        if not in_doubt or not rules.copy_to_self:
+            return
+        found = self.mailbox.holds([d["message_id"] for d in in_doubt])
+        if found:
+            with self.store.transaction() as txn:
+                for message_id in found:
+                    outbox.confirm_copy(txn, message_id, time.time())
+            log.info("outbox: %d mail(s) in doubt were delivered (their copy was found)", len(found))
+
     def _drain(self, report: PassReport) -> None:
+        self._settle_in_doubt()
         drained = drain(self.store, self.transport, self.rules.outbox)
         report.outbox.sent += drained.sent
         report.outbox.retrying += drained.retrying
@@ -134,9 +158,13 @@ class Daemon:
 
     def _wait_seconds(self) -> float:
         longest = self.rules.mailbox.idle_renew_minutes * 60
+        grace = self.rules.outbox.confirm_grace_seconds
         moments = [
-            d["next_attempt_at"] - time.time() for d in self.store.all("outbox") if d["state"] == "pending"
-        ]
+            (d["next_attempt_at"] if d["state"] == "pending" else d.get("sending_since", 0) + grace)
+            - time.time()
+            for d in self.store.all("outbox")
+            if d["state"] in ("pending", "sending")
+        ]  # a send in doubt is settled within its grace even when nothing else arrives
         due = scheduler.next_due(self.store, self.rules, self.clock.now())
         if due is not None:
             moments.append((due - self.clock.now()).total_seconds())
@@ -147,6 +175,8 @@ class Daemon:
     def _backoff(self, exc: Exception) -> None:
         steps = self.rules.mailbox.reconnect_backoff_seconds or [5.0]
         delay = steps[min(self._failures, len(steps) - 1)]
+        if _refused(exc):
+            delay = min(delay, 2.0)  # a server that answers "refused" is coming back: ask again soon
         self._failures += 1
         log.warning("%s; reconnecting in %.1f s", exc, delay)
         deadline = time.monotonic() + delay

@@ -50,6 +50,10 @@ class Mailbox(Protocol):
 
     def close(self) -> None: ...
 
+    def holds(self, message_ids: list[str]) -> set[str]:
+        """Which of these Message-IDs are anywhere in the mailbox: inbox, processed, attention."""
+        ...
+
 
 class MaildirMailbox:
     """DATA_DIR/maildir/inbox; finished messages move to its .Processed or .Needs-Attention."""
@@ -99,6 +103,25 @@ class MaildirMailbox:
 
     def check(self) -> str:
         return f"embedded mailbox: drop messages into {self.root}/new"
+
+    def holds(self, message_ids: list[str]) -> set[str]:
+        wanted = {f"<{m}>".lower(): m for m in message_ids}
+        found: set[str] = set()
+        folders = [
+            self.root,
+            self._folder(self.rules.processed_folder),
+            self._folder(self.rules.attention_folder),
+        ]
+        for folder in folders:
+            for path in [p for sub in ("new", "cur") for p in (folder / sub).iterdir() if p.is_file()]:
+                head = path.read_bytes()[:16384].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+                for line in head.decode("ascii", errors="replace").splitlines():
+                    if (
+                        line.lower().startswith("message-id:")
+                        and line.split(":", 1)[1].strip().lower() in wanted
+                    ):
+                        found.add(wanted[line.split(":", 1)[1].strip().lower()])
+        return found
 
     def close(self) -> None:
         return None
@@ -253,6 +276,26 @@ class ImapMailbox:
         except (IMAPClientError, OSError, MailboxUnavailable) as exc:
             self.close()
             raise MailboxUnavailable(f"IMAP IDLE: {exc}") from exc
+
+    def holds(self, message_ids: list[str]) -> set[str]:
+        """A search by Message-ID in every folder the service uses, then back to the inbox."""
+
+        def search(client: IMAPClient) -> set[str]:
+            found: set[str] = set()
+            folders = [self.rules.inbox, self.rules.processed_folder, self.rules.attention_folder]
+            try:
+                for folder in folders:
+                    if not client.folder_exists(folder):
+                        continue
+                    client.select_folder(folder, readonly=True)
+                    for message_id in message_ids:
+                        if message_id not in found and client.search(["HEADER", "Message-ID", message_id]):
+                            found.add(message_id)
+            finally:
+                client.select_folder(self.rules.inbox)
+            return found
+
+        return self._guard(search)  # type: ignore[return-value]
 
     def check(self) -> str:
         self.connect()

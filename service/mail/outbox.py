@@ -151,6 +151,14 @@ def due(store: Store, now_ts: float, limit: int, grace_seconds: float) -> list[D
     return pending[:limit]
 
 
+def in_doubt(store: Store, now_ts: float, grace_seconds: float) -> list[Doc]:
+    """Mail handed to the server whose result we never recorded, past the grace for its copy."""
+    return store.find(
+        TABLE,
+        lambda d: d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= now_ts,
+    )
+
+
 def confirm_copy(txn: Transaction, message_id: str, now_ts: float) -> bool:
     """Our own copy of an outgoing mail came back: the server took it. True if it is ours."""
     entry = txn.get(BY_MESSAGE_ID, message_id)

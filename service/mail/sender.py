@@ -227,5 +227,7 @@ def _record(
             doc["state"] = outbox.OutboxState.PENDING
             doc["last_error"] = str(error)
             doc["next_attempt_at"] = outbox.next_attempt_at(attempts, rules.backoff_seconds, time.time())
+            if "refused" in str(error).lower():  # the server is restarting: try again within seconds
+                doc["next_attempt_at"] = min(doc["next_attempt_at"], time.time() + 5.0)
             report.retrying += 1
         txn.put(outbox.TABLE, key, doc)

@@ -1,0 +1,96 @@
+"""A send in doubt is settled by its copy wherever it sits, on the real Dovecot + Postfix.
+
+A kill after the SMTP server's 250 and before our "sent" commit leaves the mail "sending";
+after a downtime longer than the grace, with a backlog ahead of it, the copy has been taken
+in and moved to Processed long before. The mail must still not go out twice.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from service.core.store import Store
+from service.mail import outbox
+from service.mail.outbox import Outbox, OutgoingMail
+from tests.conftest import run_cli, service_env, wait_until
+from tests.mailstack import MailStack
+
+pytestmark = pytest.mark.mailstack
+
+
+def test_a_mail_in_doubt_whose_copy_is_already_in_processed_is_not_sent_again(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    data = tmp_path / "data"
+    env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    box = Outbox(stack.address("minutes"), "会议纪要助手")
+    mail = OutgoingMail(
+        key="doubt-1",
+        to=[stack.address("chen.jing")],
+        subject="在途",
+        template="refusal",
+        lang="zh",
+        context={},
+    )
+    with Store(data) as store:
+        with store.transaction() as txn:
+            box.enqueue(txn, mail, datetime.now(UTC))
+        with store.transaction() as txn:  # what a kill between the 250 and our commit leaves
+            doc = txn.get(outbox.TABLE, "doubt-1")
+            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
+            txn.put(outbox.TABLE, "doubt-1", doc)
+        raw = store.get(outbox.TABLE, "doubt-1")["raw"].encode()
+    stack.empty("minutes")
+    stack.empty("chen.jing")
+    with stack.imap("minutes") as client:  # the copy came back and was processed long ago
+        if not client.folder_exists("Processed"):
+            client.create_folder("Processed")
+        client.append("Processed", raw)
+
+    result = run_cli(["run", "--once"], env)
+    assert result.returncode == 0, result.stderr
+    time.sleep(1.0)
+    with stack.imap("chen.jing") as client:
+        client.select_folder("INBOX", readonly=True)
+        assert client.search("ALL") == [], "delivered once, by the send before the kill"
+    with Store(data, read_only=True) as store:
+        doc = store.get(outbox.TABLE, "doubt-1")
+    assert doc["state"] == "sent" and doc.get("confirmed_by_copy")
+
+
+def test_a_mail_in_doubt_without_any_copy_is_sent_once_after_the_grace(
+    stack: MailStack, tmp_path: Path, fast_rules: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    data = tmp_path / "data"
+    env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    box = Outbox(stack.address("minutes"), "会议纪要助手")
+    mail = OutgoingMail(
+        key="doubt-2", to=[stack.address("li.na")], subject="在途", template="refusal", lang="zh", context={}
+    )
+    with Store(data) as store:
+        with store.transaction() as txn:
+            box.enqueue(txn, mail, datetime.now(UTC))
+        with store.transaction() as txn:
+            doc = txn.get(outbox.TABLE, "doubt-2")
+            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
+            txn.put(outbox.TABLE, "doubt-2", doc)
+    stack.empty("minutes")
+    stack.empty("li.na")
+    assert run_cli(["run", "--once"], env).returncode == 0
+    assert wait_until(lambda: _count(stack, "li.na") == 1, 15), stack.logs()
+    assert run_cli(["run", "--once"], env).returncode == 0
+    time.sleep(1.0)
+    assert _count(stack, "li.na") == 1
+
+
+def _count(stack: MailStack, user: str) -> int:
+    with stack.imap(user) as client:
+        client.select_folder("INBOX", readonly=True)
+        return len(client.search("ALL"))

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= data
 
-.PHONY: run test lint venv mail-packages bench clean
+.PHONY: run test test-wheel lint venv mail-packages bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,7 +28,22 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 test: venv mail-packages lint
+	$(MAKE) test-wheel
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# What users install: the wheel, in a venv outside the checkout, runs the demo and one
+# confirmation end to end on the suite's own Dovecot + Postfix.
+WHEEL_DIR ?= /tmp/minutesd-wheel
+test-wheel: venv mail-packages
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	$(PY) -m pip wheel -q . --no-deps -w $(WHEEL_DIR)/dist
+	python3 -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/pip install -q $(WHEEL_DIR)/dist/*.whl
+	cd $(WHEEL_DIR) && $(WHEEL_DIR)/venv/bin/minutesd --version
+	cd $(WHEEL_DIR) && $(WHEEL_DIR)/venv/bin/minutesd demo | grep -q "on-time rate"
+	MINUTESD_TEST_CLI=$(WHEEL_DIR)/venv/bin/minutesd $(PY) -m pytest -q -p no:cacheprovider \
+		tests/service/minutes/test_confirmation_e2e.py::test_objection_then_revision_then_everyone_confirms \
+		tests/service/minutes/test_reading_e2e.py::test_the_recorders_quoted_confirmation_confirms
 
 bench: venv mail-packages
 	$(PY) -m bench.ingest

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from service.core.clock import Clock
@@ -132,10 +133,18 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0 if minutes.valid else 1
 
 
+def _version() -> str:
+    try:
+        return metadata.version("minutesd")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minutesd", description="Meeting minutes and action items, run by email."
     )
+    parser.add_argument("--version", action="version", version=f"minutesd {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon (IMAP IDLE or polling, plus the outbox)")
     run.add_argument("--once", action="store_true", help="one pass over inbox and outbox, then exit")

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from parsers.message import InboundMessage, parse_message
 from service.core.clock import Clock, parse_instant
-from service.core.config import REPO_ROOT, Rules, settings_from_env
+from service.core.config import Rules, settings_from_env
 from service.core.directory import read_directory
+from service.core.resources import shipped
 from service.core.store import Store
 from service.daemon import Daemon
 from service.items import state, tracker
 
-DEMO = REPO_ROOT / "demo"
+DEMO = shipped("demo")
 DOMAIN = "demo.example"
 SERVICE = f"minutes@{DOMAIN}"
 PEOPLE = ["lin.tao", "xu.jing", "he.lei", "huang.min", "wu.hao", "zheng.fang"]

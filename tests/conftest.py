@@ -72,18 +72,28 @@ def fast_rules(tmp_path: Path) -> Path:
     )
 
 
+# `make test-wheel` points this at the `minutesd` of a wheel installed outside the checkout:
+# the end-to-end tests then run what users install, with no path back into the repository.
+INSTALLED = os.environ.get("MINUTESD_TEST_CLI", "")
+
+
 def service_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTESD_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTESD_") and k != "PYTHONPATH"}
     env["MINUTESD_DATA_DIR"] = str(data_dir)
-    env["PYTHONPATH"] = str(REPO)
+    if not INSTALLED:
+        env["PYTHONPATH"] = str(REPO)
     env.update(extra or {})
     return env
 
 
+def _command() -> list[str]:
+    return [INSTALLED] if INSTALLED else [sys.executable, "-m", "service"]
+
+
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=REPO,
+        [*_command(), *args],
+        cwd=Path(env.get("MINUTESD_DATA_DIR", str(REPO))).parent if INSTALLED else REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -95,8 +105,8 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subpr
 def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the daemon
     return subprocess.Popen(
-        [sys.executable, "-m", "service", "run"],
-        cwd=REPO,
+        [*_command(), "run"],
+        cwd=Path(env.get("MINUTESD_DATA_DIR", str(REPO))).parent if INSTALLED else REPO,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log,

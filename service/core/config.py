@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_RULES = REPO_ROOT / "mailbox_rules.yaml"
+from service.core.resources import shipped
+
+DEFAULT_RULES = shipped("mailbox_rules.yaml")
 
 
 class ConfigError(Exception):

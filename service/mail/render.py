@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+from service.core.resources import shipped
+
+TEMPLATES = shipped("templates")
 LANGUAGES = ("zh", "en")
 
 

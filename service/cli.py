@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
+from service import health
 from service.core.clock import Clock
 from service.core.config import ConfigError, load_from_env, load_rules
 from service.core.directory import read_directory
 from service.core.store import Store, StoreError
-from service.daemon import Daemon, build_mailbox, build_transport
-from service.mail.mailbox import MailboxUnavailable
-from service.mail.sender import TemporaryFailure, drain
+from service.daemon import Daemon, build_transport
+from service.mail.sender import drain
 from service.minutes.drafts import parse_file
-from service.operations import cmd_fsck, cmd_init, cmd_outbox
+from service.operations import cmd_fsck, cmd_init, cmd_outbox, cmd_quarantine
 from service.pipeline import Pipeline
 from service.views import cmd_report, cmd_status, cmd_tracker
 
@@ -43,11 +43,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             report = daemon.run_once()
             daemon.mailbox.close()
-            print(
-                f"processed {report.processed} message(s) {report.outcomes}; "
-                f"sent {report.outbox.sent}, retrying {report.outbox.retrying}, failed {report.outbox.failed}"
-            )
-            return 0
+            if args.json:
+                print(json.dumps(asdict(report), ensure_ascii=False))
+            else:
+                print(
+                    f"processed {report.processed} message(s) {report.outcomes}; "
+                    f"sent {report.outbox.sent}, retrying {report.outbox.retrying}, failed {report.outbox.failed}"
+                )
+            return 1 if report.outcomes.get("quarantined") else 0
         if settings.imap is None:
             inbox = settings.data_dir / "maildir" / "inbox" / "new"
             sent = settings.data_dir / "maildir" / "sent" / "new"
@@ -95,35 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    ok = True
-    try:
-        settings, rules = load_from_env()
-    except ConfigError as exc:
-        print(f"FAIL configuration: {exc}")
-        return 1
-    print(f"ok   rules {settings.rules_path}")
-    try:
-        directory = read_directory(settings.directory_path)
-    except ConfigError as exc:
-        ok = False
-        print(f"FAIL people directory: {exc}")
-    else:
-        where = settings.directory_path or "none (MINUTESD_DIRECTORY is unset: only Name <addr> resolves)"
-        print(
-            f"ok   people directory {where}: {len(directory.people)} people, {len(directory.departments)} departments"
-        )
-    print(f"ok   service address {settings.address}, data directory {settings.data_dir}")
-    try:
-        print(f"ok   {build_mailbox(settings, rules).check()}")
-    except MailboxUnavailable as exc:
-        ok = False
-        print(f"FAIL inbound: {exc}")
-    try:
-        print(f"ok   {asyncio.run(build_transport(settings, rules).check())}")
-    except TemporaryFailure as exc:
-        ok = False
-        print(f"FAIL outbound: {exc}")
-    return 0 if ok else 1
+    return health.report(health.run_checks(), args.json)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -148,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon (IMAP IDLE or polling, plus the outbox)")
     run.add_argument("--once", action="store_true", help="one pass over inbox and outbox, then exit")
+    run.add_argument("--json", action="store_true", help="with --once: the pass as JSON")
     run.set_defaults(func=cmd_run)
     ingest = sub.add_parser("ingest", help="process message files as if they had arrived")
     ingest.add_argument("files", nargs="+")
@@ -177,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a whole meeting through the pipeline on the embedded transport")
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a temporary directory)")
     demo.set_defaults(func=cmd_demo)
-    check = sub.add_parser("check", help="validate the configuration and try the connections")
+    check = sub.add_parser("check", help="configuration, connections, held and failed mail, the calendar")
+    check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_check)
     mail = sub.add_parser("outbox", help="list failed and waiting mail; `outbox retry` sends it again")
     mail.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
@@ -188,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="make an empty store (only where there is none, unless --force)")
     init.add_argument("--force", action="store_true", help="start over, keeping the old files beside")
     init.set_defaults(func=cmd_init)
+    held = sub.add_parser("quarantine", help="messages held after an error: list, retry after a fix, or drop")
+    held.add_argument("action", nargs="?", choices=["list", "retry", "drop"], default="list")
+    held.add_argument("ids", nargs="*", help="message ids (from the list)")
+    held.add_argument("--all", action="store_true", help="every held message")
+    held.add_argument("--reason", help="why a dropped message is dropped")
+    held.add_argument("--json", action="store_true")
+    held.set_defaults(func=cmd_quarantine)
     fsck = sub.add_parser("fsck", help="check store, journal, archive and evidence against each other")
     fsck.add_argument("--json", action="store_true")
     fsck.set_defaults(func=cmd_fsck)

@@ -20,15 +20,16 @@ from service.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 
-def build_mailbox(settings: Settings, rules: Rules) -> Mailbox:
+def build_mailbox(settings: Settings, rules: Rules, timeout: float = 60.0) -> Mailbox:
     if settings.imap is not None:
-        return ImapMailbox(settings.imap, rules.mailbox)
+        return ImapMailbox(settings.imap, rules.mailbox, timeout=timeout)
     return MaildirMailbox(settings.data_dir / "maildir" / "inbox", rules.mailbox)
 
 
-def build_transport(settings: Settings, rules: Rules) -> Transport:
+def build_transport(settings: Settings, rules: Rules, timeout: float = 30.0) -> Transport:
     if settings.smtp is not None:
-        return SmtpTransport(settings.smtp, copy_to=settings.address if rules.outbox.copy_to_self else None)
+        copy_to = settings.address if rules.outbox.copy_to_self else None
+        return SmtpTransport(settings.smtp, copy_to=copy_to, timeout=timeout)
     return MaildirTransport(settings.data_dir / "maildir" / "sent")
 
 

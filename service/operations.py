@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.core.clock import Clock
 from service.core.config import load_from_env
 from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError, write_atomically
 from service.mail import outbox
 from service.minutes import records
+from service.pipeline import Pipeline
 
 WAITING = (outbox.OutboxState.FAILED, outbox.OutboxState.PENDING, outbox.OutboxState.SENDING)
 
@@ -164,3 +166,56 @@ def _evidence(data_dir: Path, item: str, evidence: dict[str, Any]) -> list[str]:
 def _archive_only(data_dir: Path) -> list[str]:
     raw = list((data_dir / "raw").glob("*/*.eml"))
     return [f"archive: {len(raw)} raw message(s) are kept in {data_dir / 'raw'}; nothing there is lost"]
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    settings, rules = load_from_env()
+    if args.action == "list":
+        store = Store(settings.data_dir, read_only=True)
+        held = sorted(
+            store.find("messages", lambda d: d["outcome"] == "quarantined"), key=lambda d: d["received_at"]
+        )
+        rows = [
+            {
+                "id": d["message_id"],
+                "at": d["received_at"],
+                "from": d.get("from", ""),
+                "subject": d.get("subject", ""),
+                "error": (d.get("reason") or "").splitlines()[0][:160] if d.get("reason") else "",
+            }
+            for d in held
+        ]
+        if args.json:
+            print(json.dumps({"held": rows}, ensure_ascii=False, indent=2))
+        else:
+            print(f"quarantine: {len(rows)} message(s) held")
+            for row in rows:
+                print(
+                    f"  {row['at'][:16]}  {row['id']}  from {row['from']}  「{row['subject']}」\n      {row['error']}"
+                )
+        return 0
+    with Store(settings.data_dir) as store:
+        pipeline = Pipeline(settings, rules, store, Clock(settings.now))
+        wanted = args.ids or (
+            [d["message_id"] for d in store.find("messages", lambda d: d["outcome"] == "quarantined")]
+            if args.all
+            else []
+        )
+        if not wanted:
+            print(f"quarantine {args.action}: name a message id, or --all")
+            return 2
+        failed = 0
+        for message_id in wanted:
+            try:
+                if args.action == "retry":
+                    result = pipeline.retry(message_id)
+                    print(f"{message_id}: {result.outcome.value}: {result.reason}")
+                    failed += result.outcome == "quarantined"
+                else:
+                    pipeline.drop(message_id, args.reason or "dropped by the operator")
+                    print(f"{message_id}: ignored (dropped)")
+            except KeyError as exc:
+                print(f"{message_id}: {exc.args[0]}")
+                failed += 1
+        pipeline.sync()
+    return 1 if failed else 0

@@ -250,9 +250,66 @@ class Pipeline:
         doc = self._doc(msg, ref, digest, archived, None, OutcomeKind.QUARANTINED, detail, [])
         doc["received_at"] = now.isoformat()
         with self.store.transaction(durable=False) as txn:
+            doc["replies"] = self._holding_answer(txn, msg, now)
             txn.put(MESSAGES, message_id, doc)
             txn.put(LEDGER, ref, {"message_id": message_id})
         return Result(message_id, OutcomeKind.QUARANTINED, detail)
+
+    def retry(self, message_id: str) -> Result:
+        """Run a quarantined message through the pipeline again; its new outcome replaces the old."""
+        held = self.store.get(MESSAGES, message_id)
+        if held is None or held["outcome"] != OutcomeKind.QUARANTINED:
+            raise KeyError(f"{message_id} is not held in quarantine")
+        raw = (self.settings.data_dir / held["archive"]).read_bytes()
+        refs = list(held.get("refs", [])) or [f"retry:{message_id}"]
+        with self.store.transaction() as txn:
+            txn.delete(MESSAGES, message_id)
+            for ref in refs:
+                txn.delete(LEDGER, ref)
+        result = self.process(raw, refs[0])
+        with self.store.transaction() as txn:
+            for ref in refs[1:]:
+                txn.put(LEDGER, ref, {"message_id": result.message_id})
+            doc = txn.get(MESSAGES, result.message_id)
+            if doc is not None:
+                doc["refs"] = sorted({*doc.get("refs", []), *refs})
+                doc["retried_from_quarantine"] = held["received_at"]
+                txn.put(MESSAGES, result.message_id, doc)
+        self.sync()
+        return result
+
+    def drop(self, message_id: str, reason: str) -> None:
+        """End a quarantined message as ignored, with the operator's reason."""
+        with self.store.transaction() as txn:
+            held = txn.get(MESSAGES, message_id)
+            if held is None or held["outcome"] != OutcomeKind.QUARANTINED:
+                raise KeyError(f"{message_id} is not held in quarantine")
+            held["outcome"] = OutcomeKind.IGNORED.value
+            held["reason"] = f"dropped from quarantine: {reason}"
+            held["quarantine_error"] = held.get("reason", "")
+            txn.put(MESSAGES, message_id, held)
+
+    def _holding_answer(self, txn: Transaction, msg: InboundMessage | None, now: datetime) -> list[str]:
+        """One short "received, a person will look at it" to a person (never to automatic mail)."""
+        if msg is None or not msg.from_addr or msg.from_addr.lower() == self.settings.address.lower():
+            return []
+        try:
+            if classify(msg, self.policy).kind in (Kind.AUTOMATIC, Kind.BOUNCE):
+                return []
+            mail = OutgoingMail(
+                key=f"{msg.message_id}:holding",
+                to=[msg.from_addr],
+                subject=f"回复: {msg.subject}" if msg.subject else "回复",
+                template="holding",
+                lang=language_of(f"{msg.subject}\n{msg.text[:2000]}", self.rules.service.default_language),
+                context={"original_subject": msg.subject},
+                in_reply_to=msg.message_id,
+                references=list(msg.references),
+            )
+            return [mail.key] if self.outbox.enqueue(txn, mail, now) else []
+        except Exception:  # the holding answer must never cost the message its outcome
+            log.exception("no holding answer for %s", msg.message_id)
+            return []
 
     def _known(self, message_id: str) -> Result:
         doc = self.store.get(MESSAGES, message_id) or {}

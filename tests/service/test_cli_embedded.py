@@ -83,8 +83,35 @@ def test_check_reports_an_unreachable_imap_server(tmp_path: Path) -> None:
     )
     result = run_cli(["check"], env)
     assert result.returncode == 1
-    assert "FAIL inbound: IMAP 127.0.0.1:9" in result.stdout
-    assert "FAIL outbound: SMTP 127.0.0.1:9" in result.stdout
+    lines = result.stdout.splitlines()
+    inbound = next(line for line in lines if line.startswith("FAIL inbound"))
+    outbound = next(line for line in lines if line.startswith("FAIL outbound"))
+    assert "refused the connection" in inbound and "IMAP 127.0.0.1:9" in inbound
+    assert "refused the connection" in outbound and "SMTP 127.0.0.1:9" in outbound
+    as_json = json.loads(run_cli(["check", "--json"], env).stdout)["checks"]
+    assert {c["check"]: c["status"] for c in as_json}["inbound"] == "fail"
+
+
+def test_check_fails_on_held_and_failed_mail_and_warns_of_a_calendar_that_ends(tmp_path: Path) -> None:
+    from service.core.calendar import covered_until
+    from service.core.store import Store
+
+    data = tmp_path / "data"
+    env = service_env(data)
+    assert run_cli(["check"], env).returncode == 0, "a new installation is healthy"
+    beyond = f"{covered_until() + 1}-03-02"
+    with Store(data) as store, store.transaction() as txn:
+        txn.put("messages", "m1@x", {"message_id": "m1@x", "outcome": "quarantined", "reason": "KeyError",
+                                     "received_at": "2024-05-20T16:00:00+08:00", "refs": ["r"]})  # fmt: skip
+        txn.put("outbox", "k", {"state": "failed", "attempts": 8})
+        txn.put("items", "2024-OPS-001#1", {"due": beyond, "status": "not_started"})
+    checks = {c["check"]: c for c in json.loads(run_cli(["check", "--json"], env).stdout)["checks"]}
+    assert checks["quarantine"]["status"] == "fail" and "1 message(s) held" in checks["quarantine"]["message"]
+    assert checks["outbox"]["status"] == "fail"
+    assert (
+        checks["calendar"]["status"] == "warn" and str(covered_until() + 1) in checks["calendar"]["message"]
+    )
+    assert run_cli(["check"], env).returncode == 1
 
 
 def test_two_daemons_on_one_data_directory_refuse_and_sigterm_stops_cleanly(tmp_path: Path) -> None:

@@ -67,3 +67,55 @@ def test_failed_mail_is_listed_and_retried_with_its_message_id(tmp_path: Path) -
         doc = store.get(outbox.TABLE, "k1")
     assert doc["state"] == "pending" and doc["attempts"] == 0 and doc["message_id"] == "m1@x"
     assert outbox.tried_for_hours(doc) < 1, "the time budget starts again"
+
+
+def test_a_held_message_is_listed_retried_after_a_fix_and_ends_with_one_outcome(tmp_path: Path) -> None:
+    import pytest
+
+    from service import routes
+    from service.pipeline import LEDGER, MESSAGES
+    from tests.service.items.test_actions_units import _mail, _pipeline
+
+    pipeline = _pipeline(tmp_path)
+    real_route = routes.route
+
+    def broken(ctx: object) -> None:
+        raise KeyError("a bug of ours")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes, "route", broken)
+        held = pipeline.process(_mail("chen.jing", "会议纪要", "我的待办", "q1"), "maildir:q1")
+    assert held.outcome == "quarantined"
+    doc = pipeline.store.get(MESSAGES, "q1@example.test")
+    assert [k for k in doc["replies"] if k.endswith(":holding")], (
+        "the sender hears once that a person will look"
+    )
+    again = pipeline.process(_mail("chen.jing", "会议纪要", "我的待办", "q1"), "maildir:q1")
+    assert again.already_done and pipeline.store.count("outbox") == 1, "one holding answer per message"
+
+    assert routes.route is real_route  # the fix
+    result = pipeline.retry("q1@example.test")
+    assert result.outcome == "rejected" and "help" in result.reason
+    messages = [d for d in pipeline.store.all(MESSAGES) if d["message_id"] == "q1@example.test"]
+    assert len(messages) == 1 and messages[0]["outcome"] == "rejected", "the retry replaces the outcome"
+    assert pipeline.store.get(LEDGER, "maildir:q1") == {"message_id": "q1@example.test", "key": "maildir:q1"}
+    with pytest.raises(KeyError):
+        pipeline.retry("q1@example.test")
+
+
+def test_quarantine_lists_and_drops_through_the_cli(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Store(data) as store, store.transaction() as txn:
+        txn.put("messages", "m1@x", {"message_id": "m1@x", "outcome": "quarantined", "reason": "KeyError: 'x'\nmore",
+                                     "received_at": "2024-05-20T16:00:00+08:00", "refs": ["r"], "from": "a@x",
+                                     "subject": "纪要"})  # fmt: skip
+    env = service_env(data)
+    listed = json.loads(run_cli(["quarantine", "--json"], env).stdout)["held"]
+    assert listed == [{"id": "m1@x", "at": "2024-05-20T16:00:00+08:00", "from": "a@x", "subject": "纪要",
+                       "error": "KeyError: 'x'"}]  # fmt: skip
+    dropped = run_cli(["quarantine", "drop", "m1@x", "--reason", "spam"], env)
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    with Store(data, read_only=True) as store:
+        doc = store.get("messages", "m1@x")
+    assert doc["outcome"] == "ignored" and "spam" in doc["reason"]
+    assert json.loads(run_cli(["quarantine", "--json"], env).stdout)["held"] == []

@@ -59,6 +59,9 @@ class InboundMessage:
     report_type: str
     failed_recipients: tuple[str, ...] = ()
     defects: tuple[str, ...] = field(default_factory=tuple)
+    from_addresses: tuple[str, ...] = ()  # every address in From: a person is exactly one
+    sender_addr: str = ""  # the Sender: header's address, when there is one
+    auth_results: tuple[str, ...] = ()  # each Authentication-Results header, as received
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -66,23 +69,24 @@ class InboundMessage:
     @property
     def thread_ids(self) -> tuple[str, ...]:
         """Message-IDs this one answers, most specific first."""
-        seen: list[str] = []
-        for mid in (*self.in_reply_to, *reversed(self.references)):
-            if mid not in seen:
-                seen.append(mid)
-        return tuple(seen)
+        return tuple(dict.fromkeys((*self.in_reply_to, *reversed(self.references))))
 
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
+_MSGID = re.compile(r"<([\x21-\x3b\x3d\x3f-\x7e]{1,250})>")  # printable ASCII only: nothing to inject
+_MAX_IDS = 100  # the most recent References are enough to find a thread; 40,000 are an attack
 
 
 def _ids(value: str) -> tuple[str, ...]:
-    found = _MSGID.findall(value)
-    if not found and value.strip():
+    found = _MSGID.findall(value[-40_000:])
+    if not found and _BARE_ID.fullmatch(value.strip().strip("<>")):
         found = [value.strip().strip("<>")]
-    return tuple(found)
+    return tuple(found[-_MAX_IDS:])
 
 
+_BARE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,250}")
+
+
+_ENCODED = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _BARE_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -93,6 +97,37 @@ def _address_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
     except (RecursionError, ValueError, IndexError, TypeError):
         # Pathological headers (deeply nested comments) defeat the stdlib parser.
         return [("", found) for text in texts for found in _BARE_ADDRESS.findall(text[:10000])]
+
+
+def _sender_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
+    """Addresses parsed before any display name is decoded: an encoded name that holds
+    "王磊 <wang.lei@…>, " is a name, never a second address (what DMARC sees is what we see)."""
+    words: list[str] = []
+
+    def mask(match: re.Match[str]) -> str:
+        # An encoded word is one opaque token: its ":" or "@" never shape the address list.
+        words.append(match.group(0))
+        return f"ENCODEDWORD{len(words) - 1}X"
+
+    raw = [_ENCODED.sub(mask, str(v)) for v in values]
+    try:
+        pairs = email.utils.getaddresses(raw)
+    except (RecursionError, ValueError, IndexError, TypeError):
+        return [("", found) for text in raw for found in _BARE_ADDRESS.findall(text[:10000])]
+
+    def unmask(text: str) -> str:
+        return re.sub(r"ENCODEDWORD(\d+)X", lambda m: words[int(m.group(1))], text)
+
+    return [
+        (decode_header_value(unmask(name)), addr)
+        for name, addr in pairs
+        if addr and "ENCODEDWORD" not in addr
+    ]
+
+
+def _clean(value: str) -> str:
+    """No control character (an encoded CR/LF) survives into an address we may answer."""
+    return "".join(ch for ch in value if ch.isprintable()).strip()
 
 
 def _addresses(values: Sequence[object]) -> tuple[str, ...]:
@@ -238,8 +273,9 @@ def _parse(raw: bytes) -> InboundMessage:
         attachments = _walk_attachments(msg)
         defects.append(f"mail-parser: {exc!r}")
     headers = {k.lower(): decode_header_value(v) for k, v in msg.items()}
-    from_pairs = _address_pairs(msg.get_all("from", []))
+    from_pairs = _sender_pairs(msg.get_all("from", []))
     from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
+    sender_pairs = _sender_pairs(msg.get_all("sender", []))
     message_ids = _ids(headers.get("message-id", ""))
     message_id = message_ids[0] if message_ids else f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd"
     text, html = _bodies(msg)
@@ -248,8 +284,11 @@ def _parse(raw: bytes) -> InboundMessage:
     return InboundMessage(
         message_id=message_id,
         subject=" ".join(headers.get("subject", "").split()),
-        from_name=from_name.strip(),
-        from_addr=from_addr.strip().lower(),
+        from_name=_clean(from_name),
+        from_addr=_clean(from_addr).lower(),
+        from_addresses=tuple(_clean(a).lower() for _, a in from_pairs),
+        sender_addr=_clean(sender_pairs[0][1]).lower() if sender_pairs else "",
+        auth_results=tuple(" ".join(str(v).split()) for v in msg.get_all("authentication-results", [])),
         to=_addresses(msg.get_all("to", [])),
         cc=_addresses(msg.get_all("cc", [])),
         reply_to=_addresses(msg.get_all("reply-to", [])),

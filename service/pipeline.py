@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from parsers.classify import AutomaticPolicy, Kind, classify
+from parsers.authresults import Verdict, verdict
+from parsers.classify import LOOP_HEADER, AutomaticPolicy, Kind, classify
 from parsers.message import InboundMessage, parse_message
 from parsers.reply_text import read_reply
 from service import routes
@@ -36,7 +37,7 @@ from service.core.store import Doc, Store, StoreUnavailable, Transaction
 from service.items import notices
 from service.mail import loops
 from service.mail.bounces import record_bounce
-from service.mail.outbox import Outbox, OutgoingMail, confirm_copy
+from service.mail.outbox import Outbox, OutgoingMail, confirm_copy, secret_of
 from service.mail.render import language_of, render
 from service.minutes import records
 from service.minutes.matching import match_record
@@ -81,7 +82,7 @@ class Pipeline:
         self.rules = rules
         self.store = store
         self.clock = clock
-        self.outbox = Outbox(settings.address, rules.service.display_name)
+        self.outbox = Outbox(settings.address, rules.service.display_name, secret_of(settings.data_dir))
         self.policy = automatic_policy(rules, settings)
         self.archive_dir = settings.data_dir / "raw"
         self.directory = read_directory(settings.directory_path)
@@ -183,7 +184,7 @@ class Pipeline:
         if outcome.reply is not None:
             queue_reply(ctx, outcome.reply)
         queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
-        self._note_exchange(ctx, txn, queued)
+        self._note_exchange(ctx, txn, queued, repeatable=outcome.kind != OutcomeKind.REJECTED)
         txn.put(
             MESSAGES,
             msg.message_id,
@@ -195,8 +196,9 @@ class Pipeline:
         log.info("%s %s from %s: %s", outcome.kind, msg.message_id, msg.from_addr or "?", outcome.reason)
         return Result(msg.message_id, outcome.kind, outcome.reason)
 
-    def _note_exchange(self, ctx: Context, txn: Transaction, queued: list[str]) -> None:
-        """What this sender wrote and what we answered them, for stop_loops to count."""
+    def _note_exchange(self, ctx: Context, txn: Transaction, queued: list[str], repeatable: bool) -> None:
+        """What this sender wrote and what we answered them, for stop_loops to count. A refused
+        message is not remembered as a repeat: sending it again after fixing the cause is fine."""
         sender = ctx.msg.from_addr
         if (
             not sender
@@ -204,7 +206,8 @@ class Pipeline:
             or ctx.classification.kind in (Kind.BOUNCE, Kind.AUTOMATIC)
         ):
             return
-        loops.note_received(txn, sender, ctx.msg.subject, _visible(ctx), ctx.now)
+        if repeatable:
+            loops.note_received(txn, sender, ctx.msg.subject, _visible(ctx), ctx.now)
         for mail in ctx.replies:
             if mail.key in queued and sender.lower() in {a.lower() for a in mail.to}:
                 text, _ = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
@@ -324,6 +327,8 @@ def classify_message(pipeline: Pipeline, ctx: Context) -> None:
 
 
 def skip_our_own_copy(pipeline: Pipeline, ctx: Context) -> None:
+    if not pipeline.outbox.is_ours(ctx.msg.message_id, ctx.msg.header(LOOP_HEADER)):
+        return  # someone else's mail carrying one of our Message-IDs settles nothing
     if confirm_copy(ctx.txn, ctx.msg.message_id, time.time()):
         raise Ignored("our own copy of an outgoing mail: it was delivered")
 
@@ -344,6 +349,33 @@ def skip_automatic(pipeline: Pipeline, ctx: Context) -> None:
 def need_a_sender(pipeline: Pipeline, ctx: Context) -> None:
     if not ctx.msg.from_addr:
         raise Ignored("no sender address to answer")
+
+
+def authenticate(pipeline: Pipeline, ctx: Context) -> None:
+    """The sender is the one address of a correctly parsed From, and our server's verdict on it."""
+    msg = ctx.msg
+    if len(msg.from_addresses) > 1:
+        ctx.facts["sender_doubt"] = f"From holds {len(msg.from_addresses)} addresses"
+    elif msg.sender_addr and msg.sender_addr != msg.from_addr:
+        ctx.facts["sender_doubt"] = f"Sender {msg.sender_addr} is not the From address"
+    result = verdict(msg.auth_results, ctx.rules.security.trusted_authserv_id)
+    ctx.facts["auth"] = result.value
+    if result == Verdict.FAIL:
+        # The From address is someone else's: tell its real owner (once a day), act on nothing.
+        ctx.replies.append(
+            OutgoingMail(
+                key=f"spoofed:{msg.from_addr}:{ctx.now.date().isoformat()}",
+                to=[msg.from_addr],
+                subject="有人冒用您的地址 / Your address was forged",
+                template="spoofed",
+                lang=ctx.lang,
+                context={
+                    "subject": msg.subject,
+                    "at": ctx.now.astimezone(ctx.rules.tz).strftime("%Y-%m-%d %H:%M"),
+                },
+            )
+        )
+        raise Ignored(f"authentication failed for {msg.from_addr}: not acted on")
 
 
 def stop_loops(pipeline: Pipeline, ctx: Context) -> None:
@@ -393,6 +425,7 @@ STAGES: tuple[Callable[[Pipeline, Context], None], ...] = (
     note_bounce,
     skip_automatic,
     need_a_sender,
+    authenticate,
     stop_loops,
     route,
 )

@@ -6,7 +6,7 @@ handlers themselves live with their subject (minutes/, items/).
 
 | what                       | who                 | record state | handler                    |
 |----------------------------|---------------------|--------------|----------------------------|
-| a draft                    | anyone              | no record    | intake.take_draft          |
+| a draft                    | a directory person  | no record    | intake.take_draft          |
 | a reply (not to our table) | anyone              | no record    | tell: matches no record    |
 | anything                   | a directory person  | no record    | receipts.help_for          |
 | anything                   | anyone              | no record    | ignore (no backscatter)    |
@@ -30,7 +30,7 @@ from functools import cached_property
 
 from parsers.classify import Kind
 from parsers.commands import CommandReading
-from parsers.model import Minutes
+from parsers.model import Finding, Minutes
 from parsers.reply_text import read_reply
 from service.context import Context
 from service.core.outcomes import Ignored, Rejected, Reply
@@ -84,13 +84,18 @@ class Letter:
     def sender(self) -> str:
         return self.ctx.msg.from_addr.lower()
 
+    @property
+    def doubted(self) -> bool:
+        """Two addresses in From, or a Sender that is not From: nobody of any record."""
+        return bool(self.ctx.facts.get("sender_doubt"))
+
     @cached_property
     def person(self) -> Doc | None:
-        return records.attendee(self.record, self.sender)
+        return None if self.doubted else records.attendee(self.record, self.sender)
 
     @cached_property
     def item_role(self) -> bool:
-        return commands.has_item_role(self.ctx, self.record)
+        return not self.doubted and commands.has_item_role(self.ctx, self.record)
 
     @cached_property
     def text(self) -> str:
@@ -129,13 +134,11 @@ class Letter:
 
     def is_who(self, who: Who) -> bool:
         if who == Who.DIRECTORY:
-            # With no directory configured nobody can be told apart from an outsider.
-            directory = self.ctx.directory
-            return not directory.people or directory.by_email(self.sender) is not None
+            return not self.doubted and within(self.ctx, self.sender)
         if who == Who.WRONG_KEY:
             return bool(self.match.key_owner) and self.match.key_owner != self.sender
         if who == Who.RECORDER:
-            return self.sender == self.record["recorder"]["email"].lower()
+            return not self.doubted and self.sender == self.record["recorder"]["email"].lower()
         if who == Who.STRANGER:
             return self.person is None and not self.item_role
         if who == Who.ITEM_ROLE:
@@ -163,11 +166,33 @@ class Letter:
         return state == ANY_STATE or self.record["state"] == state
 
 
+def within(ctx: Context, address: str) -> bool:
+    """A person of the directory, or of a domain the rules allow; anyone when there is no directory."""
+    directory = ctx.directory
+    domain = address.rpartition("@")[2].lower()
+    allowed = {d.lower().lstrip("@") for d in ctx.rules.security.allowed_domains}
+    return not directory.people or directory.by_email(address) is not None or domain in allowed
+
+
 # -- handlers: each takes the letter and raises the message's outcome ---------------
 
 
 def take_draft(letter: Letter) -> None:
-    intake.take_draft(letter.ctx, letter.draft)
+    minutes = letter.draft
+    for person in minutes.attendees:
+        if person.email and not within(letter.ctx, person.email):
+            # No relay: minutes go only to the directory's people and the allowed domains.
+            minutes.findings.append(
+                Finding(
+                    "error",
+                    "attendee_outside",
+                    f"{person.name} <{person.email}> 不在通讯录中,也不属于允许的域名:纪要不会发给通讯录以外的地址。"
+                    f" / {person.name} <{person.email}> is outside the directory and the allowed domains: "
+                    "minutes go only to the directory's people.",
+                    "",
+                )
+            )
+    intake.take_draft(letter.ctx, minutes)
 
 
 def help_answer(letter: Letter) -> None:
@@ -175,8 +200,10 @@ def help_answer(letter: Letter) -> None:
 
 
 def unmatched(letter: Letter) -> None:
-    reply = Reply("unmatched", {"token": letter.match.how == "unknown-token"})
-    raise Rejected("a reply that matches no record", reply=reply)
+    if letter.match.how == "unknown-token":
+        # The same answer as for a record the sender is not on: record numbers cannot be probed.
+        raise Rejected("a reply that matches no record (unknown record number)", reply=REFUSAL)
+    raise Rejected("a reply that matches no record", reply=Reply("unmatched", {"token": False}))
 
 
 def ignore(letter: Letter) -> None:
@@ -192,10 +219,20 @@ def refuse(letter: Letter) -> None:
 
 
 def revise(letter: Letter) -> None:
+    _needs_pass(letter, "revise")
     revision.revise(letter.ctx, letter.record, letter.draft)
 
 
+def _needs_pass(letter: Letter, change: str) -> None:
+    """With a trusted receiving server, the rules may ask its pass for this change, not only no fail."""
+    security = letter.ctx.rules.security
+    required = security.trusted_authserv_id and change in security.require_pass_for
+    if required and letter.ctx.facts.get("auth") != "pass":
+        raise Rejected(f"{change} needs a passing authentication of {letter.sender}", reply=REFUSAL)
+
+
 def keep(letter: Letter) -> None:
+    _needs_pass(letter, "revise")
     revision.keep(letter.ctx, letter.record, letter.text)
 
 
@@ -224,7 +261,7 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route(What.DRAFT, Who.ANY, NO_RECORD, take_draft),
+    Route(What.DRAFT, Who.DIRECTORY, NO_RECORD, take_draft),
     Route(What.REPLY, Who.ANY, NO_RECORD, unmatched),
     Route(What.ANY, Who.DIRECTORY, NO_RECORD, help_answer),
     Route(What.ANY, Who.ANY, NO_RECORD, ignore),

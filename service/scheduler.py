@@ -38,7 +38,9 @@ def tick(
         if not (due_close or due_reminder) or window.get("closed"):
             continue  # nothing due: the record stays as it is
         with store.transaction() as txn:
-            mailer = notices.Mailer(txn, rules, outbox.address, outbox.domain, now, directory)
+            mailer = notices.Mailer(
+                txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
+            )
             if due_close:
                 mailer.mails += _close(record, rules, now)
                 if record["state"] == State.CONFIRMED:

@@ -59,6 +59,16 @@ class OutboxRules(_Strict):
     keep_trying_hours: float = Field(72, ge=0)  # a mail is given up only after this long and max_attempts
 
 
+class SecurityRules(_Strict):
+    """Who may act: the receiving server's verdict on the From address, and where mail may go."""
+
+    trusted_authserv_id: str = ""  # the authserv-id of our own receiving server's Authentication-Results
+    # With a trusted server: these changes need its pass, not just no fail.
+    require_pass_for: list[str] = Field(default_factory=lambda: ["revise", "verify", "cancel"])
+    # Besides the directory's people: domains whose addresses may send drafts and receive minutes.
+    allowed_domains: list[str] = Field(default_factory=list)
+
+
 class LoopRules(_Strict):
     """How much the service answers one address, so an auto-responder's loop ends by itself."""
 
@@ -199,6 +209,7 @@ class Rules(_Strict):
     outbox: OutboxRules = OutboxRules()
     automatic: AutomaticRules = AutomaticRules()
     loops: LoopRules = LoopRules()
+    security: SecurityRules = SecurityRules()
     reply_subject_prefixes: list[str] = Field(default_factory=list)
     # The draft parser's vocabulary and validation rules; parsers/ validates its own part.
     parsing: dict[str, Any] = Field(default_factory=dict)

@@ -163,6 +163,14 @@ def _candidates(ctx: Context, record: Doc, tracked: dict[int, Doc], verb: Verb, 
 def _may(ctx: Context, record: Doc, item: Doc, verb: Verb, sender: str) -> bool:
     if verb in OWNER_VERBS:
         return roles.owns(item, sender)
+    security = ctx.rules.security
+    change = "verify" if verb in (Verb.VERIFY, Verb.REJECT) else "cancel"
+    if (
+        security.trusted_authserv_id
+        and change in security.require_pass_for
+        and ctx.facts.get("auth") != "pass"
+    ):
+        return False  # the rules ask the receiving server's pass for this change
     if verb in (Verb.VERIFY, Verb.REJECT):
         return roles.same(roles.tracker_of(record, ctx.rules), sender)
     return roles.may_cancel(record, sender)

@@ -60,7 +60,9 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
         with store.transaction() as txn:
             record = txn.get(records.RECORDS, number)
             assert record is not None
-            mailer = notices.Mailer(txn, rules, outbox.address, outbox.domain, now, directory)
+            mailer = notices.Mailer(
+                txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
+            )
             for item, purpose, key in due:
                 _item_mail(mailer, record, item, purpose, key, calendar)
             txn.put(records.RECORDS, number, record)

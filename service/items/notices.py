@@ -37,11 +37,19 @@ class Mailer:
     now: datetime
     directory: Directory
     mails: list[OutgoingMail] = field(default_factory=list)
+    secret: bytes = b""  # the outbox's key for Message-IDs
 
 
 def mailer_of(ctx: Context) -> Mailer:
     return Mailer(
-        ctx.txn, ctx.rules, ctx.settings.address, ctx.outbox.domain, ctx.now, ctx.directory, ctx.replies
+        ctx.txn,
+        ctx.rules,
+        ctx.settings.address,
+        ctx.outbox.domain,
+        ctx.now,
+        ctx.directory,
+        ctx.replies,
+        ctx.outbox.secret,
     )
 
 
@@ -73,7 +81,10 @@ def send(mailer: Mailer, record: Doc, mail: OutgoingMail, bound_to: str = "") ->
         mail.reply_to = reply_to(mailer, record, bound_to)
     mailer.mails.append(mail)
     records.remember_thread(
-        mailer.txn, message_id_for(mail.key, mailer.domain), record["record"], record["version"]
+        mailer.txn,
+        message_id_for(mail.key, mailer.domain, mailer.secret),
+        record["record"],
+        record["version"],
     )
 
 
@@ -261,7 +272,14 @@ def blocked(ctx: Context, record: Doc, item: Doc, blocked: dict[str, Any]) -> li
         own = roles.head_of(ctx.directory, roles.department_of(item, ctx.directory))
         heads = [own] if own else []
     tracker = roles.tracker_of(record, ctx.rules)
-    return _notice(ctx, record, item, "blocked", heads, [tracker], {"blocked": blocked})
+    if record.get("confidential"):
+        # A head who was not at a confidential meeting learns nothing of it: the tracker, who
+        # was, asks for the support in person.
+        attended = {p["email"].lower() for p in record["attendees"]}
+        heads = [h for h in heads if h["email"].lower() in attended]
+    return _notice(
+        ctx, record, item, "blocked", heads or [tracker], [tracker] if heads else [], {"blocked": blocked}
+    )
 
 
 def cancelled(ctx: Context, record: Doc, item: Doc, reason: str) -> None:

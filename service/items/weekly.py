@@ -54,7 +54,9 @@ def digests(
         person = roles.tracker_of(record, rules)
         rows = [tracker.row(i, lang, directory) for i in open_items]
         with store.transaction() as txn:
-            mailer = notices.Mailer(txn, rules, outbox.address, outbox.domain, now, directory)
+            mailer = notices.Mailer(
+                txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
+            )
             notices.send(
                 mailer,
                 record,

@@ -11,7 +11,7 @@ from service.context import Context
 from service.core.calendar import work_calendar
 from service.core.outcomes import Applied, Rejected, Reply
 from service.core.store import Doc
-from service.mail.outbox import OutgoingMail, message_id_for
+from service.mail.outbox import OutgoingMail
 from service.minutes import records
 from service.minutes.answers import receipt
 from service.minutes.records import Event, spell_deadline
@@ -154,7 +154,7 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
                 reply_to=f"{local}+{key}@{domain}",
             )
         )
-        records.remember_thread(ctx.txn, message_id_for(mail_key, domain), record["record"], version)
+        records.remember_thread(ctx.txn, ctx.outbox.message_id_for(mail_key), record["record"], version)
     attendee_addresses = {p["email"].lower() for p in record["attendees"]}
     cc = [a for a in ctx.rules.confirmation.cc if a.lower() not in attendee_addresses]
     if cc and not record["confidential"]:
@@ -169,7 +169,7 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
                 context={**base, "greeting_name": "", "confirmation_kept": None},
             )
         )
-        records.remember_thread(ctx.txn, message_id_for(mail_key, domain), record["record"], version)
+        records.remember_thread(ctx.txn, ctx.outbox.message_id_for(mail_key), record["record"], version)
 
 
 def minutes_subject(record: Doc, changes: list[Change]) -> str:

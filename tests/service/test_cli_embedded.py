@@ -28,7 +28,8 @@ def test_run_once_answers_a_dropped_message_into_the_sent_maildir(tmp_path: Path
     receipt = parse_message(sent.read_bytes())
     assert receipt.to == ("chen.jing@example.test",)
     assert receipt.header("date") == "Tue, 21 May 2024 01:30:00 +0000", "MINUTESD_NOW freezes the clock"
-    assert "无法判断您的邮件对应哪一份会议纪要" in receipt.text, "a reply to no known record is told so"
+    # An unknown record number gets the very answer a record the sender is not on gets.
+    assert "只有该会议纪要的参会人" in receipt.text and "2024-OPS-001" not in receipt.text
     assert sorted(p.name for p in (data / "maildir/inbox/.Processed/cur").iterdir()) == [
         "confirm-outlook-zh.eml",
         "out-of-office.eml",
@@ -45,7 +46,7 @@ def test_ingest_processes_files_once(tmp_path: Path) -> None:
     result = run_cli(["ingest", *files], env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].endswith("rejected: a reply that matches no record")
+    assert lines[0].endswith("rejected: a reply that matches no record (unknown record number)")
     assert "(seen before)" in lines[1]
     assert "sent 1," in lines[2]
 

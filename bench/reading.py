@@ -90,8 +90,11 @@ PROBLEMS = {
 PEOPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "people.yaml"
 
 
-def owner_commands() -> list[dict[str, Any]]:
-    return list(yaml.safe_load((CASES / "owner_commands.yaml").read_text(encoding="utf-8")))
+def owner_commands(table: str = "owner_commands.yaml") -> list[dict[str, Any]]:
+    return list(yaml.safe_load((CASES / table).read_text(encoding="utf-8")))
+
+
+HELD_OUT_COMMANDS = "heldout/owner_commands.yaml"
 
 
 def command_reading(case: dict[str, Any]) -> dict[str, Any]:
@@ -121,9 +124,9 @@ def _department(text: str) -> str | None:
     return named[0] if named else None
 
 
-def score_commands() -> Score:
+def score_commands(table: str = "owner_commands.yaml") -> Score:
     score = Score()
-    for case in owner_commands():
+    for case in owner_commands(table):
         want = {k: v for k, v in case["expected"].items()}
         got = command_reading(case)
         wrong = {k: (v, got.get(k)) for k, v in want.items() if got.get(k) != v}
@@ -160,10 +163,14 @@ def main() -> int:
         print(
             f"  ✗ {wrong['id']}: want {wrong['want']}, got {wrong['got']} ({wrong['why']}) {wrong['text'][:70]!r}"
         )
-    commands = score_commands()
-    print("\n".join(commands.lines("owner command lines")))
-    for wrong in commands.wrong:
-        print(f"  ✗ {wrong['id']}: {wrong['why']} {wrong['text'][:80]!r}")
+    for title, table in (
+        ("owner command lines", "owner_commands.yaml"),
+        ("held-out owner lines", HELD_OUT_COMMANDS),
+    ):
+        commands = score_commands(table)
+        print("\n".join(commands.lines(title)))
+        for wrong in commands.wrong:
+            print(f"  ✗ {wrong['id']}: {wrong['why']} {wrong['text'][:80]!r}")
     return 0
 
 

@@ -72,7 +72,7 @@ class CommandReading:
 
 _BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
-    r"^[\[【(]?\s*(?:(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\s*\]?\s*)?"
+    r"^(?:关于|about|re\s*[:：])?\s*[\[【(]?\s*(?:(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\s*\]?\s*)?"
     r"(?:#\s*(?P<hash>\d{1,3})|第\s*(?P<zh>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|条|個|个)"
     r"|(?:item|action item|行动项|事项)\s*#?\s*(?P<en>\d{1,3}))\s*[\]】)]?",
     re.I,
@@ -80,7 +80,12 @@ _ITEM_REF = re.compile(
 _PLANNED = re.compile(r"应|该|要|需|将|会|计划|预计|争取|打算|能|\bwill\b|\bshould\b|\bgoing to\b|\bplan")
 _PRIORITY = ("cancel", "reject", "verify", "delay", "blocked", "progress", "done")
 _QUESTION = re.compile(r"[?？]\s*$|[吗嘛么]\s*[?？]?\s*$")
-_SHARE = re.compile(r"(?:约|大约|大概|已完成|完成了?)?\s*([一二两三四五六七八九])成|一半|半数|halfway|half")
+_SHARE = re.compile(
+    r"(?:约|大约|大概|已完成|完成了?)?\s*([一二两三四五六七八九1-9])\s*成|一半|半数|halfway|half|(a )?quarter|three quarters"
+)
+# "还没完成", "not done", "almost done", "快完成": a done word that reports no done
+_NOT_YET = re.compile(r"(?:没|未|尚未|还没|没有|不|not|n't|almost|nearly|快|差不多)\s*$", re.I)
+_FILLER = re.compile(r"^(?:目前|现在|暂时|眼下|当前|一直|currently|now|still)\s*$", re.I)
 _PARTICLES = "了啦呢吧啊呀嘛哦"
 _SEPARATOR = re.compile(r"^[\s:,.;、。,;:\-–—]*")
 _PERCENT = re.compile(r"(\d{1,4})\s*%")
@@ -109,6 +114,8 @@ def read_line(line: str, words: CommandWords, reply_day: date) -> Command | None
     if item is not None:
         folded = _SEPARATOR.sub("", after_ref, count=1)
         found = _strongest_verb(folded, words)
+        if found is None and _percent(folded) is not None:
+            found = (Verb.PROGRESS, "")  # "第三条 七成左右": a share alone reports progress
     else:
         found = _verb_at_start(folded, words)
     if found is None:
@@ -172,8 +179,11 @@ def _strongest_verb(text: str, words: CommandWords) -> tuple[Verb, str] | None:
     strong = sorted(f for f in found if f[1] not in (Verb.DONE, Verb.PROGRESS))
     if strong:
         return strong[0][1], strong[0][2]
-    # "第2项应为5月29日完成", "#2 预计下周完成": a plan or a correction, not a report of done.
+    # "第2项应为5月29日完成", "#2 预计下周完成": a plan or a correction, not a report of done;
+    # "还没完成", "almost done": a report of progress.
     found = [f for f in found if f[1] != Verb.DONE or not _PLANNED.search(lowered[: f[0]])]
+    found = [(at, Verb.PROGRESS, w) if v == Verb.DONE and _NOT_YET.search(lowered[:at]) else (at, v, w)
+             for at, v, w in found]  # fmt: skip
     if not found:
         return None
     weakest_last = min(found, key=lambda f: _PRIORITY.index(f[1].value))
@@ -246,7 +256,11 @@ def _percent(text: str) -> int | None:
     share = _SHARE.search(text)
     if share is None:
         return None
-    return _ZH_NUMBERS.get(share.group(1), 2) * 10 if share.group(1) else 50
+    digit = share.group(1)
+    if digit:
+        return (int(digit) if digit.isdigit() else _ZH_NUMBERS.get(digit, 2)) * 10
+    found = share.group(0).lower()
+    return 75 if "three" in found else 25 if "quarter" in found else 50
 
 
 def _without_word(text: str, word: str) -> str:
@@ -259,7 +273,7 @@ def _without_word(text: str, word: str) -> str:
 
 
 _AIMED = re.compile(r"到|至|\bto\b|\buntil\b|\btill\b|new due", re.I)
-_CLAUSES = re.compile(r"\s*[,;。，；?？!！]\s*|\s+-\s+|(?<=[a-z0-9])\.\s+")
+_CLAUSES = re.compile(r"\s*[,;。，；?？!！]\s*|\s+[-—–]+\s+|(?<=[a-z0-9])\.\s+")
 
 
 def _delay(base: Command, tail: str, words: CommandWords, reply_day: date) -> Command:
@@ -312,7 +326,7 @@ def _blocked(base: Command, tail: str, words: CommandWords) -> Command:
     before, support = _after_label(tail, words.support_labels)
     _, labelled_reason = _after_label(before, words.reason_labels)
     reason = (labelled_reason or before.strip() or support).strip(_TRIM)
-    if not reason:
+    if not reason or _FILLER.match(reason):
         return _with(base, support=support, problem=Problem.NO_REASON)
     return _with(base, reason=reason, support=support or reason)
 

@@ -111,6 +111,7 @@ _EN_MONTH_END = re.compile(r"\bend of (the |this |next )?month\b", re.I)
 _QUARTER = re.compile(
     r"(?:\b|^)(?:Q[1-4]|[一二三四1-4]季度|第[一二三四1-4]季度|H[12]|上半年|下半年)(?:\b|$)", re.I
 )
+_DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})\s*[号號](?!\S*月)|\b(\d{1,2})(?:st|nd|rd|th)\b", re.I)
 _ZH_MONTH_DAY_RELATIVE = re.compile(
     r"(下下|下|本|这)\s*个?\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号號日]"
 )
@@ -188,6 +189,15 @@ def _relative(s: str, lowered: str, ref: date) -> date | None:
     m = _ZH_WEEK.search(s)
     if m:
         return _weekday(m.group(1) or "", WEEKDAYS_ZH[m.group(2)], ref)
+    day_only = _DAY_ONLY.search(s) if not re.search(r"月|\d\s*[-/.]\s*\d", s) else None
+    if day_only:
+        # "到18号", "Friday 20th": a day of this month, or of the next once it has passed.
+        day = int(day_only.group(1) or day_only.group(2))
+        found = _safe_date(ref.year, ref.month, day)
+        if found is None or found < ref:
+            index = ref.month  # the next month, zero-based
+            found = _safe_date(ref.year + index // 12, index % 12 + 1, day)
+        return found
     month_day = _ZH_MONTH_DAY_RELATIVE.search(s)
     if month_day:
         ahead = {"下下": 2, "下": 1}.get(month_day.group(1), 0)

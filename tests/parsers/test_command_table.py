@@ -28,3 +28,13 @@ def test_the_table_covers_every_verb_and_language() -> None:
         "done", "progress", "delay", "blocked", "cancel", "verify", "reject", "none",
     }  # fmt: skip
     assert {c["lang"] for c in CASES} == {"zh-CN", "zh-TW", "en"}
+
+
+def test_the_held_out_owner_lines_are_read_and_never_as_a_wrong_verb_that_changes_state() -> None:
+    from bench.reading import HELD_OUT_COMMANDS, score_commands
+
+    score = score_commands(HELD_OUT_COMMANDS)
+    assert score.total >= 100
+    wrong_verb = [w["id"] for w in score.wrong if w["got"] not in (w["want"], "none")]
+    assert wrong_verb == [], "a misread verb changes an item; a line not read changes nothing"
+    assert score.right / score.total >= 0.97, [w["id"] for w in score.wrong]

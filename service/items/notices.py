@@ -153,12 +153,13 @@ def assign(mailer: Mailer, record: Doc) -> int:
     return len(by_owner)
 
 
-def calendar_file(record: Doc, owned: list[Doc], domain: str) -> bytes:
-    """An iCalendar file with one all-day entry per deadline (RFC 5545, METHOD:PUBLISH)."""
+def calendar_file(record: Doc, owned: list[Doc], domain: str, method: str = "PUBLISH") -> bytes:
+    """An iCalendar file with one all-day entry per deadline (RFC 5545). The UID is the item's,
+    so a later file with a higher SEQUENCE moves the same entry, and METHOD:CANCEL removes it."""
     cal = Calendar()
     cal.add("prodid", "-//minutesd//action items//")
     cal.add("version", "2.0")
-    cal.add("method", "PUBLISH")
+    cal.add("method", method)
     for item in owned:
         due = state.due_date(item)
         if due is None:
@@ -170,7 +171,10 @@ def calendar_file(record: Doc, owned: list[Doc], domain: str) -> bytes:
         event.add("dtstart", due)
         event.add("dtend", due + timedelta(days=1))
         event.add("dtstamp", datetime.fromisoformat(item.get("assigned_at") or item["created_at"]))
-        event.add("sequence", len(item.get("delays", [])))
+        changes = len(item.get("delays", [])) + (1 if method == "CANCEL" else 0)
+        event.add("sequence", changes)
+        if method == "CANCEL":
+            event.add("status", "CANCELLED")
         cal.add_component(event)
     return bytes(cal.to_ical())
 
@@ -264,6 +268,28 @@ def to_verify(ctx: Context, record: Doc, item: Doc, files: list[Attachment]) -> 
 def delayed(ctx: Context, record: Doc, item: Doc, detail: dict[str, Any]) -> None:
     tracker = roles.tracker_of(record, ctx.rules)
     _notice(ctx, record, item, "delayed", [tracker], [record["host"]], detail)
+    if ctx.rules.actions.calendar_attachment:
+        _calendar_update(ctx, record, item)
+
+
+def _calendar_update(ctx: Context, record: Doc, item: Doc) -> None:
+    """The owner's calendar moves with the deadline: the same UID, SEQUENCE raised."""
+    owner = item["owner"]
+    sequence = len(item.get("delays", []))
+    send(
+        mailer_of(ctx),
+        record,
+        OutgoingMail(
+            key=f"{item['id']}:calendar:{sequence}",
+            to=[owner["email"]],
+            subject=item_subject(record, item, "日历已更新", "Calendar updated"),
+            template="calendar_update",
+            lang=record["language"],
+            context={**_base(record, item), "greeting_name": owner["name"]},
+            attachments=[("deadline.ics", "text/calendar", calendar_file(record, [item], ctx.outbox.domain))],
+        ),
+        bound_to=owner["email"],
+    )
 
 
 def blocked(ctx: Context, record: Doc, item: Doc, blocked: dict[str, Any]) -> list[str]:
@@ -291,6 +317,9 @@ def cancelled(ctx: Context, record: Doc, item: Doc, reason: str) -> None:
         [item["owner"]],
         [roles.tracker_of(record, ctx.rules)],
         {"reason": reason},
+        [("cancel.ics", "text/calendar", calendar_file(record, [item], ctx.outbox.domain, "CANCEL"))]
+        if ctx.rules.actions.calendar_attachment
+        else None,
     )
 
 

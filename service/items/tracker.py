@@ -142,33 +142,72 @@ def select(
     return chosen
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value: str) -> str:
+    """A cell someone wrote as "=HYPERLINK(…)" stays text in any spreadsheet (OWASP CSV injection)."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def as_csv(rows: list[dict[str, str]], lang: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS[lang])
     for r in rows:
-        writer.writerow([r[c] for c in COLUMNS])
+        writer.writerow([_as_text(r[c]) for c in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read it as UTF-8
 
 
+_DATE_COLUMNS = ("planned", "actual")
+_WIDTHS = (18, 38, 10, 12, 13, 13, 12, 30, 40)  # CJK characters are two columns wide
+
+
 def as_xlsx(rows: list[dict[str, str]], lang: str, rate: Rate, title: str) -> bytes:
+    """A sheet people work in: a title, a frozen header with a filter, date cells, the rate as a
+    percentage, landscape and one page wide; no cell text ever becomes a formula."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "行动项跟踪表" if lang == "zh" else "Action items"
-    sheet.append(list(HEADERS[lang]))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for r in rows:
-        sheet.append([r[c] for c in COLUMNS])
-    sheet.append([])
-    sheet.append(["按时完成率" if lang == "zh" else "On-time rate", rate.spelled()])
-    sheet.append([title])
-    for column, width in zip("ABCDEFGHI", (16, 36, 10, 10, 13, 13, 10, 28, 40), strict=True):
+    sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+    for c, header in enumerate(HEADERS[lang], start=1):
+        sheet.cell(row=2, column=c, value=header).font = Font(bold=True)
+    for n, r in enumerate(rows, start=3):
+        for c, column in enumerate(COLUMNS, start=1):
+            _write(sheet.cell(row=n, column=c), r[column], column in _DATE_COLUMNS)
+    last = 2 + len(rows)
+    sheet.freeze_panes = "A3"
+    sheet.auto_filter.ref = f"A2:I{last}"
+    label = sheet.cell(row=last + 2, column=1, value="按时完成率" if lang == "zh" else "On-time rate")
+    label.font = Font(bold=True)
+    value = sheet.cell(
+        row=last + 2, column=2, value=(rate.percent / 100) if rate.percent is not None else "-"
+    )
+    value.number_format = "0.0%"
+    sheet.cell(row=last + 2, column=3, value=f"{rate.on_time}/{rate.counted}")
+    for column, width in zip("ABCDEFGHI", _WIDTHS, strict=True):
         sheet.column_dimensions[column].width = width
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "2:2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _write(cell: Any, text: str, is_date: bool) -> None:
+    if is_date and text:
+        try:
+            cell.value = date.fromisoformat(text)
+            cell.number_format = "yyyy-mm-dd"
+            return
+        except ValueError:
+            pass
+    cell.value = text
+    cell.data_type = "s"  # never a formula, whatever the text starts with
 
 
 def as_table(rows: list[dict[str, str]], lang: str) -> str:

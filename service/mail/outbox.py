@@ -173,7 +173,10 @@ def _text_part(content: str, subtype: str) -> MIMEText:
 
 def _attachment(filename: str, content_type: str, data: bytes) -> MIMEBase:
     maintype, _, subtype = content_type.partition("/")
+    # Text parts say their charset, or a reader decodes the Chinese in an .ics or .csv as U+FFFD.
     part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    if maintype == "text":
+        part.set_param("charset", "utf-8")
     part.set_payload(data)
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))

@@ -280,6 +280,9 @@ def test_an_item_from_assignment_to_done_delay_blocked_escalation_and_weekly_tab
     xlsx = next(a for a in weekly.attachments if a.filename.endswith(".xlsx"))
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     rows = [r for r in sheet.iter_rows(values_only=True)]
+    assert "行动项周报" in str(rows[0][0]) or rows[0][0], "a title above the table"
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:")
+    rows = rows[1:]
     assert rows[0][:9] == (
         "编号",
         "行动项描述",
@@ -296,8 +299,9 @@ def test_an_item_from_assignment_to_done_delay_blocked_escalation_and_weekly_tab
     assert set(table) == set(stored)
     for item_id, values in table.items():
         assert values[2] == stored[item_id]["owner"]["name"]
-        assert values[4] == stored[item_id]["planned"]
-    assert table[f"{RECORD}#3"][5:7] == ("2024-05-22", "已完成") and "名单v2.csv" in table[f"{RECORD}#3"][7]
+        assert values[4].date().isoformat() == stored[item_id]["planned"], "a real date cell"
+    done = table[f"{RECORD}#3"]
+    assert (done[5].date().isoformat(), done[6]) == ("2024-05-22", "已完成") and "名单v2.csv" in done[7]
     assert table[f"{RECORD}#2"][6] == "延期" and "2024-05-31" in table[f"{RECORD}#2"][8]
     assert table[f"{RECORD}#1"][6] == "受阻"
     assert any(r and r[0] == "按时完成率" for r in rows)

@@ -34,13 +34,14 @@ from service.core.config import Rules, Settings
 from service.core.directory import read_directory
 from service.core.outcomes import Applied, Ignored, Outcome, OutcomeKind
 from service.core.store import Doc, Store, StoreUnavailable, Transaction
-from service.items import notices
+from service.items import notices, roles, state
 from service.mail import loops
 from service.mail.bounces import record_bounce
 from service.mail.outbox import Outbox, OutgoingMail, confirm_copy, secret_of
 from service.mail.render import language_of, render
 from service.minutes import records
 from service.minutes.matching import match_record
+from service.minutes.records import State
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +338,44 @@ def note_bounce(pipeline: Pipeline, ctx: Context) -> None:
     assert ctx.classification is not None
     if ctx.classification.kind == Kind.BOUNCE:
         record_bounce(ctx.txn, ctx.msg, ctx.now)
+        for address in ctx.msg.failed_recipients:
+            _tell_of_bounce(ctx, address)
         raise Ignored(f"bounce: {ctx.classification.reason}")
+
+
+def _tell_of_bounce(ctx: Context, address: str) -> None:
+    """A hard bounce changes what happens: the recorder hears of an attendee at once, and an
+    owner's open items go to their department head, since the owner cannot be reached."""
+    address = address.lower()
+    for record in ctx.store.find(
+        records.RECORDS, lambda r: any(p["email"].lower() == address for p in r["attendees"])
+    ):
+        context = {"record": record["record"], "name": record["name"], "address": address, "items": []}
+        if record["state"] != State.CONFIRMED:
+            ctx.replies.append(
+                OutgoingMail(
+                    key=f"{record['record']}:bounced:{address}",
+                    to=[record["recorder"]["email"]],
+                    subject=records.subject(record, "邮件无法送达", "Mail bounced", address),
+                    template="bounced",
+                    lang=record["language"],
+                    context={**context, "to_head": False},
+                )
+            )
+        owned = [i for i in state.of_record(ctx.store, record) if roles.owns(i, address) and state.is_open(i)]
+        head = roles.head_of(ctx.directory, roles.department_of(owned[0], ctx.directory)) if owned else None
+        if head is not None and head["email"].lower() != address:
+            ctx.replies.append(
+                OutgoingMail(
+                    key=f"{record['record']}:bounced-owner:{address}",
+                    to=[head["email"]],
+                    subject=records.subject(record, "负责人邮件无法送达", "Owner unreachable", address),
+                    template="bounced",
+                    lang=record["language"],
+                    context={**context, "to_head": True, "head": head["name"],
+                             "items": [{"id": i["id"], "title": i["title"], "due": i["due"]} for i in owned]},
+                )
+            )  # fmt: skip
 
 
 def skip_automatic(pipeline: Pipeline, ctx: Context) -> None:

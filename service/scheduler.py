@@ -15,6 +15,7 @@ from parsers.people import Directory
 from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import followup, notices
+from service.mail.bounces import ADDRESSES
 from service.mail.outbox import Outbox, OutgoingMail
 from service.minutes import objections, records
 from service.minutes.answers import queue_confirmed_notice
@@ -30,6 +31,7 @@ def tick(
     """Queue what is due at `now`; the number of mails queued."""
     directory = directory or Directory()
     queued = 0
+    failing = {d["key"] for d in store.find(ADDRESSES, lambda d: d.get("state") == "failing")}
     for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
         window = record.get("window", {})
         deadline = datetime.fromisoformat(window["deadline"])
@@ -42,7 +44,7 @@ def tick(
                 txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
             )
             if due_close:
-                mailer.mails += _close(record, rules, now)
+                mailer.mails += _close(record, rules, now, failing)
                 if record["state"] == State.CONFIRMED:
                     notices.assign(mailer, record)
             else:
@@ -93,13 +95,20 @@ def _reminders(record: Doc, purpose: str) -> list[OutgoingMail]:
     ]
 
 
-def _close(record: Doc, rules: Rules, now: datetime) -> list[OutgoingMail]:
+def _close(record: Doc, rules: Rules, now: datetime, failing: set[str] | None = None) -> list[OutgoingMail]:
     window = record["window"]
     window["closed"] = True
     silent = records.silent(record)
     heads_silent = records.silent_heads(record) if rules.confirmation.head_signoff else []
     objected = any(r.get("response") == Intent.OBJECT for r in record.get("responses", {}).values())
-    if rules.confirmation.on_close == "silence_is_consent" and not heads_silent and not objected:
+    # Someone our mail never reached has not consented by staying silent.
+    unreached = [p for p in silent if p["email"].lower() in (failing or set())]
+    if (
+        rules.confirmation.on_close == "silence_is_consent"
+        and not heads_silent
+        and not objected
+        and not unreached
+    ):
         records.transition(
             record, Event.WINDOW_CLOSED_CONSENT, now, "scheduler", note=f"{len(silent)} silent"
         )

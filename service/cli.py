@@ -28,12 +28,41 @@ from service.views import cmd_report, cmd_status, cmd_tracker
 log = logging.getLogger("minutesd")
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _JsonLines(logging.Formatter):
+    """One JSON object a line, for log collectors: time, level, event, message and its fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "event": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("message_id", "record", "outcome"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("MINUTESD_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    level = os.environ.get("MINUTESD_LOG_LEVEL", "INFO").upper()
+    if level not in LEVELS:
+        raise ConfigError(f"MINUTESD_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    form = os.environ.get("MINUTESD_LOG_FORMAT", "text").lower()
+    if form not in ("text", "json"):
+        raise ConfigError(f"MINUTESD_LOG_FORMAT must be text or json, not {form!r}")
+    handler.setFormatter(
+        _JsonLines()
+        if form == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -179,16 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _setup_logging()
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        _setup_logging()
         return func(args)
     except ConfigError as exc:
         print(f"minutesd: configuration error: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
         print(f"minutesd: {exc}", file=sys.stderr)
+        return 3
+    except FileNotFoundError as exc:
+        print(f"minutesd: no such file: {exc.filename}", file=sys.stderr)
+        return 2
+    except PermissionError as exc:
+        print(f"minutesd: not allowed to read or write {exc.filename}", file=sys.stderr)
         return 3
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -313,8 +313,23 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         directory_path=Path(directory) if directory else None,
         imap=imap,
         smtp=smtp,
-        now=env.get("MINUTESD_NOW") or None,
+        now=_instant(env.get("MINUTESD_NOW") or None),
     )
+
+
+def _instant(text: str | None) -> str | None:
+    """MINUTESD_NOW, checked here so a typo is a configuration error, not a traceback."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"MINUTESD_NOW must be an ISO 8601 instant such as 2024-05-20T16:02:00+08:00, not {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise ConfigError(f"MINUTESD_NOW needs a time zone offset (…+08:00 or …Z): {text!r}")
+    return text
 
 
 def load_from_env() -> tuple[Settings, Rules]:

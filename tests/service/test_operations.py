@@ -119,3 +119,31 @@ def test_quarantine_lists_and_drops_through_the_cli(tmp_path: Path) -> None:
         doc = store.get("messages", "m1@x")
     assert doc["outcome"] == "ignored" and "spam" in doc["reason"]
     assert json.loads(run_cli(["quarantine", "--json"], env).stdout)["held"] == []
+
+
+def test_configuration_mistakes_are_said_in_words_never_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for extra, words in (
+        ({"MINUTESD_NOW": "yesterday"}, "MINUTESD_NOW must be an ISO 8601 instant"),
+        ({"MINUTESD_NOW": "2024-05-20T16:02:00"}, "needs a time zone offset"),
+        ({"MINUTESD_LOG_LEVEL": "LOUD"}, "MINUTESD_LOG_LEVEL must be one of"),
+        ({"MINUTESD_IMAP_HOST": "x", "MINUTESD_IMAP_PORT": "abc"}, "MINUTESD_IMAP_PORT must be a number"),
+        ({"MINUTESD_DIRECTORY": str(tmp_path / "missing.yaml")}, "missing.yaml"),
+    ):
+        result = run_cli(["run", "--once"], service_env(data, extra))
+        assert result.returncode == 2, (extra, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
+    missing = run_cli(["parse", str(tmp_path / "nope.txt")], service_env(data))
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_logs_for_machines_are_one_json_object_a_line(tmp_path: Path) -> None:
+    env = service_env(tmp_path / "data", {"MINUTESD_LOG_FORMAT": "json", "MINUTESD_LOG_LEVEL": "DEBUG"})
+    (tmp_path / "data" / "maildir" / "inbox" / "new").mkdir(parents=True)
+    (tmp_path / "data" / "maildir" / "inbox" / "new" / "a.eml").write_bytes(
+        b"From: someone@example.test\nTo: minutes@example.test\nSubject: hi\nMessage-ID: <j1@x>\n\nhello\n"
+    )
+    result = run_cli(["run", "--once"], env)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines)
+    assert any("j1@x" in json.loads(line)["message"] for line in lines)

@@ -21,7 +21,7 @@ from service.core.store import Store, StoreError
 from service.daemon import Daemon, build_transport
 from service.mail.sender import drain
 from service.minutes.drafts import parse_file
-from service.operations import cmd_fsck, cmd_init, cmd_outbox, cmd_quarantine
+from service.operations import cmd_backup, cmd_fsck, cmd_init, cmd_outbox, cmd_quarantine, cmd_restore
 from service.pipeline import Pipeline
 from service.views import cmd_report, cmd_status, cmd_tracker
 
@@ -201,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     held.add_argument("--reason", help="why a dropped message is dropped")
     held.add_argument("--json", action="store_true")
     held.set_defaults(func=cmd_quarantine)
+    save = sub.add_parser(
+        "backup", help="a consistent copy of store, archive and evidence (the daemon may run)"
+    )
+    save.add_argument("file", help="the .tar.gz to write")
+    save.set_defaults(func=cmd_backup)
+    back = sub.add_parser("restore", help="a backup into an empty data directory")
+    back.add_argument("file")
+    back.set_defaults(func=cmd_restore)
     fsck = sub.add_parser("fsck", help="check store, journal, archive and evidence against each other")
     fsck.add_argument("--json", action="store_true")
     fsck.set_defaults(func=cmd_fsck)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -219,3 +220,64 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
                 failed += 1
         pipeline.sync()
     return 1 if failed else 0
+
+
+BACKUP_FORMAT = 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings, _ = load_from_env()
+    counts = backup(settings.data_dir, Path(args.file))
+    print(f"backup: {args.file}: {counts['records']} record(s), {counts['files']} archived file(s)")
+    return 0
+
+
+def backup(data_dir: Path, target: Path) -> dict[str, int]:
+    """A consistent copy while the daemon runs: the store as of its last whole transaction
+    (read through the journal, as a restart would), then the archive and evidence it names."""
+    import tarfile
+
+    store = Store(data_dir, read_only=True)
+    snapshot = json.dumps(store.snapshot(), ensure_ascii=False, separators=(",", ":")).encode()
+    files = [
+        p for folder in ("raw", "evidence") for p in sorted((data_dir / folder).rglob("*")) if p.is_file()
+    ]
+    files += [p for p in (data_dir / "outbox.key",) if p.exists()]
+    partial = target.with_name(f".{target.name}.partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        manifest = {"format": BACKUP_FORMAT, "made": datetime.now(UTC).isoformat(), "files": len(files)}
+        for name, payload in (("manifest.json", json.dumps(manifest).encode()), ("store.json", snapshot)):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        for path in files:
+            tar.add(path, arcname=str(path.relative_to(data_dir)), recursive=False)
+    partial.replace(target)
+    return {"records": store.count(records.RECORDS), "files": len(files)}
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    import tarfile
+
+    settings, _ = load_from_env()
+    data_dir = settings.data_dir
+    if data_dir.exists() and any(data_dir.iterdir()):
+        print(f"minutesd restore: {data_dir} is not empty; restore only into an empty data directory")
+        return 3
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(args.file, "r:gz") as tar:
+        members = tar.getmembers()
+        names = {m.name for m in members}
+        if not {"manifest.json", "store.json"} <= names:
+            print(f"minutesd restore: {args.file} is not a minutesd backup")
+            return 2
+        for member in members:
+            if member.name in ("manifest.json", "store.json"):
+                continue
+            tar.extract(member, data_dir, filter="data")  # no absolute paths, no "..", no links out
+        snapshot = tar.extractfile("store.json")
+        assert snapshot is not None
+        write_atomically(data_dir / SNAPSHOT, snapshot.read())
+    with Store(data_dir) as store:
+        print(f"restore: {store.count(records.RECORDS)} record(s) into {data_dir}")
+    return 0

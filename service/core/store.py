@@ -290,6 +290,10 @@ class Store:
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
         return [doc for doc in self.all(table) if predicate(doc)]
 
+    def snapshot(self) -> dict[str, dict[str, Doc]]:
+        """The whole store as the checkpoint would write it (for backups)."""
+        return copy.deepcopy(self._storage.data)
+
     def count(self, table: str) -> int:
         return len(self._storage.data.get(table, {}))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from service.core.store import SNAPSHOT, Store
 from service.mail import outbox
+from tests.conftest import SAMPLES as SAMPLES_DIR
 from tests.conftest import run_cli, service_env
 
 
@@ -147,3 +148,31 @@ def test_logs_for_machines_are_one_json_object_a_line(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and all(json.loads(line)["level"] for line in lines)
     assert any("j1@x" in json.loads(line)["message"] for line in lines)
+
+
+def test_a_backup_taken_while_the_daemon_runs_restores_to_the_same_state(tmp_path: Path) -> None:
+    from tests.conftest import running_daemon, wait_until
+
+    data = tmp_path / "data"
+    env = service_env(data, {"MINUTESD_DIRECTORY": str(SAMPLES_DIR / "people.yaml"),
+                             "MINUTESD_NOW": "2024-05-20T16:02:00+08:00"})  # fmt: skip
+    inbox = data / "maildir" / "inbox" / "new"
+    inbox.mkdir(parents=True)
+    draft = (SAMPLES_DIR / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    (inbox / "draft.eml").write_bytes(
+        f"From: qian.fang@example.test\nTo: minutes@example.test\nSubject: 纪要\nMessage-ID: <bk1@x>\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{draft}".encode()
+    )
+    with running_daemon(env, tmp_path / "daemon.log"):
+        assert wait_until(lambda: not any(inbox.iterdir()), 20), (tmp_path / "daemon.log").read_text()
+        made = run_cli(["backup", str(tmp_path / "b.tar.gz")], env)  # the daemon holds the lock
+        assert made.returncode == 0, made.stderr
+        before = json.loads(run_cli(["status", "2024-OPS-001", "--json"], env).stdout)
+    restored = service_env(tmp_path / "elsewhere", {"MINUTESD_DIRECTORY": str(SAMPLES_DIR / "people.yaml")})
+    back = run_cli(["restore", str(tmp_path / "b.tar.gz")], restored)
+    assert back.returncode == 0, back.stdout + back.stderr
+    after = json.loads(run_cli(["status", "2024-OPS-001", "--json"], restored).stdout)
+    assert after == before
+    assert run_cli(["fsck"], restored).returncode == 0, "archive and evidence came along"
+    again = run_cli(["restore", str(tmp_path / "b.tar.gz")], restored)
+    assert again.returncode == 3, "never over an existing data directory"

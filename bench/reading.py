@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from parsers.commands import Problem, read_line
+from parsers.command_types import Problem
+from parsers.commands import read_line
 from parsers.intent import read_intent
 from parsers.people import load_directory
 from parsers.reply_text import read_reply

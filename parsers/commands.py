@@ -13,62 +13,11 @@ instead of guessing. Relative dates are read against the reply's own date.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
-from parsers.dates import DateReading, parse_date
+from parsers.command_args import TRIM, after_label, blocked, delay, with_
+from parsers.command_types import Command, CommandReading, CommandWords, Problem, Verb
 from parsers.vocabulary import simplified
-
-
-class Verb(StrEnum):
-    DONE = "done"
-    PROGRESS = "progress"
-    DELAY = "delay"
-    BLOCKED = "blocked"
-    CANCEL = "cancel"
-    VERIFY = "verify"
-    REJECT = "reject"
-
-
-class Problem(StrEnum):
-    NO_DATE = "no_date"
-    VAGUE_DATE = "vague_date"
-    DATE_PASSED = "date_passed"
-    NO_REASON = "no_reason"
-    NO_SUPPORT = "no_support"
-    BAD_PERCENT = "bad_percent"
-
-
-@dataclass(frozen=True)
-class CommandWords:
-    verbs: tuple[tuple[Verb, str], ...]  # (verb, word); any order, the longest word wins
-    reason_labels: tuple[str, ...]
-    support_labels: tuple[str, ...]
-    not_commands: tuple[str, ...] = ()  # line starts that look like a command and are not (完成情况)
-    vague_dates: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Command:
-    verb: Verb
-    item: int | None  # None: the line names no item
-    line: str
-    record: str = ""  # a record number written on the line (2024-OPS-001#2)
-    note: str = ""
-    percent: int | None = None
-    new_date: date | None = None
-    date_text: str = ""
-    reason: str = ""
-    support: str = ""
-    problem: Problem | None = None
-
-
-@dataclass(frozen=True)
-class CommandReading:
-    commands: tuple[Command, ...]
-    rest: str  # the lines that are not commands
-
 
 _BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
@@ -85,11 +34,9 @@ _SHARE = re.compile(
 )
 # "还没完成", "not done", "almost done", "快完成": a done word that reports no done
 _NOT_YET = re.compile(r"(?:没|未|尚未|还没|没有|不|not|n't|almost|nearly|快|差不多)\s*$", re.I)
-_FILLER = re.compile(r"^(?:目前|现在|暂时|眼下|当前|一直|currently|now|still)\s*$", re.I)
 _PARTICLES = "了啦呢吧啊呀嘛哦"
 _SEPARATOR = re.compile(r"^[\s:,.;、。,;:\-–—]*")
 _PERCENT = re.compile(r"(\d{1,4})\s*%")
-_TRIM = " ,;。、:"  # after NFKC the full-width forms are these
 _ZH_NUMBERS = dict(zip("一二三四五六七八九十", range(1, 11), strict=True))
 
 
@@ -124,7 +71,9 @@ def read_line(line: str, words: CommandWords, reply_day: date) -> Command | None
     if _QUESTION.search(folded) and verb in (Verb.DONE, Verb.PROGRESS, Verb.VERIFY, Verb.CANCEL):
         return None  # "#2 完成了吗?" asks, it does not report
     if item is not None:
-        return _arguments(verb, item, record, line.strip(), folded, words, reply_day, word)
+        command = _arguments(verb, item, record, line.strip(), folded, words, reply_day, word)
+        inside = bool(word) and not folded.casefold().startswith(word.casefold())
+        return with_(command, word_inside=inside)
     tail = folded[len(word) :]
     if item is None:
         # "完成 #3", "完成第三项": the reference may follow the word.
@@ -201,9 +150,10 @@ def _verb_at_start(text: str, words: CommandWords) -> tuple[Verb, str] | None:
     lowered = text.casefold()
     if any(lowered.startswith(simplified(n).casefold()) for n in words.not_commands if n):
         return None
+    needs_item = {simplified(w).casefold() for w in words.needs_item}
     for verb, word in sorted(words.verbs, key=lambda vw: -len(vw[1])):
         folded = simplified(word).casefold()
-        if not folded or not lowered.startswith(folded):
+        if not folded or not lowered.startswith(folded) or folded in needs_item:
             continue
         following = lowered[len(folded) : len(folded) + 1]
         if folded[-1].isascii() and folded[-1].isalnum() and following.isascii() and following.isalnum():
@@ -230,23 +180,23 @@ def _arguments(
     if word:
         tail = _without_word(tail, word)
     if verb == Verb.PROGRESS:
-        note = _PERCENT.sub("", tail, count=1).strip(_TRIM) if _PERCENT.search(tail) else tail
+        note = _PERCENT.sub("", tail, count=1).strip(TRIM) if _PERCENT.search(tail) else tail
         if percent is not None and percent > 100:
-            return _with(base, note=note, problem=Problem.BAD_PERCENT)
-        return _with(base, note=note, percent=percent)
+            return with_(base, note=note, problem=Problem.BAD_PERCENT)
+        return with_(base, note=note, percent=percent)
         if percent and int(percent.group(1)) > 100:
-            return _with(base, note=note, problem=Problem.BAD_PERCENT)
-        return _with(base, note=note, percent=int(percent.group(1)) if percent else None)
+            return with_(base, note=note, problem=Problem.BAD_PERCENT)
+        return with_(base, note=note, percent=int(percent.group(1)) if percent else None)
     if verb == Verb.DELAY:
-        return _delay(base, tail, words, reply_day)
+        return delay(base, tail, words, reply_day)
     if verb == Verb.BLOCKED:
-        return _blocked(base, tail, words)
+        return blocked(base, tail, words)
     if verb == Verb.REJECT:
-        reason = _after_label(tail, words.reason_labels)[1] or tail
-        return _with(base, reason=reason, problem=None if reason else Problem.NO_REASON)
+        reason = after_label(tail, words.reason_labels)[1] or tail
+        return with_(base, reason=reason, problem=None if reason else Problem.NO_REASON)
     if verb == Verb.CANCEL:
-        return _with(base, reason=_after_label(tail, words.reason_labels)[1] or tail)
-    return _with(base, note=tail)
+        return with_(base, reason=after_label(tail, words.reason_labels)[1] or tail)
+    return with_(base, note=tail)
 
 
 def _percent(text: str) -> int | None:
@@ -270,85 +220,3 @@ def _without_word(text: str, word: str) -> str:
         return text
     rest = f"{text[:at].rstrip()} {text[at + len(word) :].lstrip(_PARTICLES)}"
     return _SEPARATOR.sub("", rest.strip(), count=1).strip()
-
-
-_AIMED = re.compile(r"到|至|\bto\b|\buntil\b|\btill\b|new due", re.I)
-_CLAUSES = re.compile(r"\s*[,;。，；?？!！]\s*|\s+[-—–]+\s+|(?<=[a-z0-9])\.\s+")
-
-
-def _delay(base: Command, tail: str, words: CommandWords, reply_day: date) -> Command:
-    _, labelled = _after_label(tail, words.reason_labels)
-    clauses = [c for c in _CLAUSES.split(tail) if c.strip(_TRIM)]
-    # The new date is in the clause that names a day, preferring one aimed at (延到, 至, to):
-    # "因供应商未报价,延到7月26日", "本周五前完成不了,延到下周二", "delay, short of staff".
-    dated_clauses = [c for c in clauses if parse_date(c, reply_day).value is not None]
-    aimed = [c for c in dated_clauses if _AIMED.search(c)]
-    dated = (aimed or dated_clauses or [""])[0]
-    if not dated:
-        dated = next((c for c in clauses if parse_date(c, reply_day, words.vague_dates).vague), "")
-    others = [c.strip(_TRIM) for c in clauses if c is not dated]
-    reason = labelled.replace(dated, "").strip(_TRIM) if labelled else "; ".join(o for o in others if o)
-    reason = _after_label(reason, words.reason_labels)[1] or reason
-    before = _after_label(dated, words.reason_labels)[0] if dated else ""
-    reading = parse_date(before, reply_day, words.vague_dates)
-    if reading.value is not None and not re.search(r"\d{4}", before):
-        reading = DateReading(_nearest_year(reading.value, reply_day), text=reading.text)
-    date_text = before.strip(" :")
-    if reading.value is None:
-        problem = Problem.VAGUE_DATE if reading.vague else Problem.NO_DATE
-        return _with(base, date_text=date_text, reason=reason, problem=problem)
-    if reading.value <= reply_day:
-        return _with(
-            base, new_date=reading.value, date_text=date_text, reason=reason, problem=Problem.DATE_PASSED
-        )
-    missing = None if reason else Problem.NO_REASON
-    return _with(base, new_date=reading.value, date_text=date_text, reason=reason, problem=missing)
-
-
-def _nearest_year(day: date, reply_day: date) -> date:
-    """A new date written without its year: this year's, when it passed less than two months ago
-    (7月5日 written on 10 July is a date to ask about), else the next one (1月10日 in May)."""
-    this_year = _same_day(day, reply_day.year) or day
-    if this_year >= reply_day or (reply_day - this_year).days <= 60:
-        return this_year
-    return _same_day(day, reply_day.year + 1) or this_year
-
-
-def _same_day(day: date, year: int) -> date | None:
-    try:
-        return day.replace(year=year)
-    except ValueError:
-        return None
-
-
-def _blocked(base: Command, tail: str, words: CommandWords) -> Command:
-    """A reason is needed; the support asked for may be labelled (需要: 法务部审核) or just said."""
-    before, support = _after_label(tail, words.support_labels)
-    _, labelled_reason = _after_label(before, words.reason_labels)
-    reason = (labelled_reason or before.strip() or support).strip(_TRIM)
-    if not reason or _FILLER.match(reason):
-        return _with(base, support=support, problem=Problem.NO_REASON)
-    return _with(base, reason=reason, support=support or reason)
-
-
-def _after_label(text: str, labels: tuple[str, ...]) -> tuple[str, str]:
-    """Split at the first label ("原因:", "reason:"): (before it, after it)."""
-    lowered = text.casefold()
-    best: tuple[int, int] | None = None
-    for label in labels:
-        folded = simplified(label).casefold()
-        if not folded:
-            continue
-        pattern = (
-            re.escape(folded) + r"\s*[::]?" if not folded.isascii() else rf"\b{re.escape(folded)}\b\s*:?"
-        )
-        match = re.search(pattern, lowered)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), match.end())
-    if best is None:
-        return text, ""
-    return text[: best[0]].strip(_TRIM), text[best[1] :].strip(_TRIM)
-
-
-def _with(base: Command, **changes: object) -> Command:
-    return Command(**{**base.__dict__, **changes})

@@ -222,6 +222,19 @@ def _without(body: str, disclaimers: tuple[str, ...], own_mail: tuple[str, ...])
     return "\n".join(lines)
 
 
+def before_our_mail(text: str, words: IntentWords) -> str:
+    """The text above our own minutes mail when a client quoted it without quote marks, so
+    its item lines ("2024-OPS-001#2  完成…") are never read as someone's words."""
+    lines = text.split("\n")
+    wanted = [_normalise(m) for m in words.own_mail_markers if m.strip()]
+    cut = next((n for n, line in enumerate(lines) if any(m in _normalise(line) for m in wanted)), None)
+    if cut is None:
+        return text
+    while cut > 0 and (not lines[cut - 1].strip() or _QUOTE_HEAD.match(_normalise(lines[cut - 1]))):
+        cut -= 1
+    return "\n".join(lines[:cut])
+
+
 def _clauses(body: str, breaks: tuple[str, ...]) -> list[str]:
     for word in breaks:
         pattern = rf"(?<![a-z]){re.escape(word)}(?![a-z])" if word.isascii() else re.escape(word)

@@ -15,7 +15,8 @@ from typing import Any
 
 from service.core.clock import Clock
 from service.core.config import load_from_env
-from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError, write_atomically
+from service.core.files import write_atomically
+from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError
 from service.mail import outbox
 from service.minutes import records
 from service.pipeline import Pipeline

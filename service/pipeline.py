@@ -1,6 +1,6 @@
 """One inbound message: archive → parse → classify → skip what is not for us → route → record.
 
-`STAGES` below is the whole flow after parsing, in order; `routes.route` matches the
+`stages.STAGES` is the whole flow after parsing, in order; `routes.route` matches the
 message to its record, decides who may do what, and hands it to its handler.
 
 Each message ends in exactly one stored outcome. A stage ends a message early by
@@ -15,33 +15,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from parsers.authresults import Verdict, verdict
-from parsers.classify import LOOP_HEADER, AutomaticPolicy, Kind, classify
+from parsers.classify import Kind, classify
 from parsers.message import InboundMessage, parse_message
-from parsers.reply_text import read_reply
-from service import routes
 from service.context import Context, queue_reply
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import read_directory
-from service.core.outcomes import Applied, Ignored, Outcome, OutcomeKind
-from service.core.store import Doc, Store, StoreUnavailable, Transaction
-from service.items import notices, roles, state
+from service.core.outcomes import Applied, Outcome, OutcomeKind
+from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
-from service.mail.bounces import record_bounce
-from service.mail.outbox import Outbox, OutgoingMail, confirm_copy, secret_of
+from service.mail.outbox import Outbox, OutgoingMail, secret_of
 from service.mail.render import language_of, render
-from service.minutes import records
-from service.minutes.matching import match_record
-from service.minutes.records import State
+from service.stages import STAGES, assign_items, automatic_policy, visible
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +50,6 @@ class Result:
     @property
     def folder_kind(self) -> str:
         return "attention" if self.outcome == OutcomeKind.QUARANTINED else "processed"
-
-
-def automatic_policy(rules: Rules, settings: Settings) -> AutomaticPolicy:
-    auto = rules.automatic
-    return AutomaticPolicy(
-        auto_submitted_ignore=tuple(a.lower() for a in auto.auto_submitted_ignore),
-        precedence=tuple(p.lower() for p in auto.precedence),
-        headers_present=tuple(auto.headers_present),
-        subject_prefixes=tuple(auto.subject_prefixes),
-        bounce_senders=tuple(b.lower() for b in auto.bounce_senders),
-        system_senders=tuple(b.lower() for b in auto.system_senders),
-        system_sender_suffixes=tuple(b.lower() for b in auto.system_sender_suffixes),
-        bounce_subjects=tuple(auto.bounce_subjects),
-        reply_subject_prefixes=tuple(rules.reply_subject_prefixes),
-        own_addresses=(settings.address.lower(),),
-    )
 
 
 class Pipeline:
@@ -159,7 +134,7 @@ class Pipeline:
 
     def _stages(self, ctx: Context) -> None:
         for stage in STAGES:
-            stage(self, ctx)
+            stage(ctx)
 
     # -- recording -----------------------------------------------------------
 
@@ -208,7 +183,7 @@ class Pipeline:
         ):
             return
         if repeatable:
-            loops.note_received(txn, sender, ctx.msg.subject, _visible(ctx), ctx.now)
+            loops.note_received(txn, sender, ctx.msg.subject, visible(ctx), ctx.now)
         for mail in ctx.replies:
             if mail.key in queued and sender.lower() in {a.lower() for a in mail.to}:
                 text, _ = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
@@ -321,157 +296,6 @@ class Pipeline:
 
 
 # -- stages: each may end the message by raising its Outcome -------------------------
-
-
-def classify_message(pipeline: Pipeline, ctx: Context) -> None:
-    ctx.classification = classify(ctx.msg, pipeline.policy)
-
-
-def skip_our_own_copy(pipeline: Pipeline, ctx: Context) -> None:
-    if not pipeline.outbox.is_ours(ctx.msg.message_id, ctx.msg.header(LOOP_HEADER)):
-        return  # someone else's mail carrying one of our Message-IDs settles nothing
-    if confirm_copy(ctx.txn, ctx.msg.message_id, time.time()):
-        raise Ignored("our own copy of an outgoing mail: it was delivered")
-
-
-def note_bounce(pipeline: Pipeline, ctx: Context) -> None:
-    assert ctx.classification is not None
-    if ctx.classification.kind == Kind.BOUNCE:
-        record_bounce(ctx.txn, ctx.msg, ctx.now)
-        for address in ctx.msg.failed_recipients:
-            _tell_of_bounce(ctx, address)
-        raise Ignored(f"bounce: {ctx.classification.reason}")
-
-
-def _tell_of_bounce(ctx: Context, address: str) -> None:
-    """A hard bounce changes what happens: the recorder hears of an attendee at once, and an
-    owner's open items go to their department head, since the owner cannot be reached."""
-    address = address.lower()
-    for record in ctx.store.find(
-        records.RECORDS, lambda r: any(p["email"].lower() == address for p in r["attendees"])
-    ):
-        context = {"record": record["record"], "name": record["name"], "address": address, "items": []}
-        if record["state"] != State.CONFIRMED:
-            ctx.replies.append(
-                OutgoingMail(
-                    key=f"{record['record']}:bounced:{address}",
-                    to=[record["recorder"]["email"]],
-                    subject=records.subject(record, "邮件无法送达", "Mail bounced", address),
-                    template="bounced",
-                    lang=record["language"],
-                    context={**context, "to_head": False},
-                )
-            )
-        owned = [i for i in state.of_record(ctx.store, record) if roles.owns(i, address) and state.is_open(i)]
-        head = roles.head_of(ctx.directory, roles.department_of(owned[0], ctx.directory)) if owned else None
-        if head is not None and head["email"].lower() != address:
-            ctx.replies.append(
-                OutgoingMail(
-                    key=f"{record['record']}:bounced-owner:{address}",
-                    to=[head["email"]],
-                    subject=records.subject(record, "负责人邮件无法送达", "Owner unreachable", address),
-                    template="bounced",
-                    lang=record["language"],
-                    context={**context, "to_head": True, "head": head["name"],
-                             "items": [{"id": i["id"], "title": i["title"], "due": i["due"]} for i in owned]},
-                )
-            )  # fmt: skip
-
-
-def skip_automatic(pipeline: Pipeline, ctx: Context) -> None:
-    assert ctx.classification is not None
-    if ctx.classification.kind == Kind.AUTOMATIC:
-        raise Ignored(f"automatic: {ctx.classification.reason}")
-
-
-def need_a_sender(pipeline: Pipeline, ctx: Context) -> None:
-    if not ctx.msg.from_addr:
-        raise Ignored("no sender address to answer")
-
-
-def authenticate(pipeline: Pipeline, ctx: Context) -> None:
-    """The sender is the one address of a correctly parsed From, and our server's verdict on it."""
-    msg = ctx.msg
-    if len(msg.from_addresses) > 1:
-        ctx.facts["sender_doubt"] = f"From holds {len(msg.from_addresses)} addresses"
-    elif msg.sender_addr and msg.sender_addr != msg.from_addr:
-        ctx.facts["sender_doubt"] = f"Sender {msg.sender_addr} is not the From address"
-    result = verdict(msg.auth_results, ctx.rules.security.trusted_authserv_id)
-    ctx.facts["auth"] = result.value
-    if result == Verdict.FAIL:
-        # The From address is someone else's: tell its real owner (once a day), act on nothing.
-        ctx.replies.append(
-            OutgoingMail(
-                key=f"spoofed:{msg.from_addr}:{ctx.now.date().isoformat()}",
-                to=[msg.from_addr],
-                subject="有人冒用您的地址 / Your address was forged",
-                template="spoofed",
-                lang=ctx.lang,
-                context={
-                    "subject": msg.subject,
-                    "at": ctx.now.astimezone(ctx.rules.tz).strftime("%Y-%m-%d %H:%M"),
-                },
-            )
-        )
-        raise Ignored(f"authentication failed for {msg.from_addr}: not acted on")
-
-
-def stop_loops(pipeline: Pipeline, ctx: Context) -> None:
-    """An auto-responder without headers: a repeat, an echo of our mail, or past the answer limit."""
-    sender, rules = ctx.msg.from_addr, ctx.rules.loops
-    echoed = loops.echo(ctx.txn, sender, ctx.msg.subject, _visible(ctx), ctx.now, rules)
-    if echoed:
-        raise Ignored(echoed)
-    limited = loops.over_limit(ctx.txn, sender, ctx.now, rules)
-    if limited:
-        if loops.first_limited_today(ctx.txn, sender, ctx.now):
-            _tell_recorder_of_loop(ctx, limited)
-        raise Ignored(limited)
-
-
-def _tell_recorder_of_loop(ctx: Context, why: str) -> None:
-    record = match_record(ctx).record
-    if record is None:
-        return  # no record: nobody to tell, and nothing is answered
-    ctx.replies.append(
-        OutgoingMail(
-            key=f"loop:{ctx.msg.from_addr.lower()}:{ctx.now.date().isoformat()}",
-            to=[record["recorder"]["email"]],
-            subject=records.subject(
-                record, "自动回复循环已拦截", "A mail loop was stopped", ctx.msg.from_addr
-            ),
-            template="loop_notice",
-            lang=record["language"],
-            context={"record": record["record"], "address": ctx.msg.from_addr, "why": why},
-        )
-    )
-
-
-def _visible(ctx: Context) -> str:
-    if "visible" not in ctx.facts:
-        ctx.facts["visible"] = read_reply(ctx.msg.text, ctx.msg.html).text
-    return str(ctx.facts["visible"])
-
-
-def route(pipeline: Pipeline, ctx: Context) -> None:
-    routes.route(ctx)
-
-
-STAGES: tuple[Callable[[Pipeline, Context], None], ...] = (
-    classify_message,
-    skip_our_own_copy,
-    note_bounce,
-    skip_automatic,
-    need_a_sender,
-    authenticate,
-    stop_loops,
-    route,
-)
-
-
-def assign_items(ctx: Context, record: Doc) -> None:
-    """Once the minutes are confirmed, each owner is told their items."""
-    notices.assign(notices.mailer_of(ctx), record)
 
 
 def outcome_counts(store: Store) -> dict[str, int]:

@@ -29,7 +29,8 @@ from enum import StrEnum
 from functools import cached_property
 
 from parsers.classify import Kind
-from parsers.commands import CommandReading
+from parsers.command_types import CommandReading
+from parsers.intent import Intent, before_our_mail, read_intent
 from parsers.model import Finding, Minutes
 from parsers.reply_text import read_reply
 from service.context import Context
@@ -99,11 +100,27 @@ class Letter:
 
     @cached_property
     def text(self) -> str:
-        return read_reply(self.ctx.msg.text, self.ctx.msg.html).text
+        visible = read_reply(self.ctx.msg.text, self.ctx.msg.html).text
+        return before_our_mail(visible, answers.intent_words(self.ctx.rules.intent))
 
     @cached_property
     def commands(self) -> CommandReading:
-        return commands.read(self.ctx, self.text)
+        """Command lines; while the minutes await confirmation, a line whose command word sits inside
+        a correction ("item 2 的 owner 不对, pls update 一下") is a correction, not a command."""
+        reading = commands.read(self.ctx, self.text)
+        if self.match.record is None or self.record["state"] == State.CONFIRMED:
+            return reading
+        words = answers.intent_words(self.ctx.rules.intent)
+        corrections = [
+            c
+            for c in reading.commands
+            if c.word_inside and read_intent(c.line, words).intent == Intent.OBJECT
+        ]
+        if not corrections:
+            return reading
+        kept = tuple(c for c in reading.commands if c not in corrections)
+        rest = "\n".join([reading.rest, *(c.line for c in corrections)]).strip()
+        return CommandReading(kept, rest)
 
     @cached_property
     def draft(self) -> Minutes:

@@ -155,6 +155,7 @@ class CommandRules(_Strict):
     reason_labels: list[str] = Field(default_factory=lambda: ["原因", "reason"])
     support_labels: list[str] = Field(default_factory=lambda: ["需要", "need"])
     not_commands: list[str] = Field(default_factory=list)
+    needs_item: list[str] = Field(default_factory=list)  # a command only after an item reference
 
 
 class WeeklyRules(_Strict):

@@ -29,13 +29,15 @@ import fcntl
 import json
 import logging
 import os
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
+
+from service.core import journal
+from service.core.files import fsync_dir, holds_something, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -66,45 +68,6 @@ class StoreUnavailable(StoreError):
 _HISTORY = ("raw", "evidence", "outbox", JOURNAL)
 
 
-def _crc(payload: str) -> str:
-    return f"{zlib.crc32(payload.encode()) & 0xFFFFFFFF:08x}"
-
-
-def _line(entry: dict[str, Any]) -> str:
-    payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return json.dumps({"c": _crc(payload), "e": entry}, ensure_ascii=False, separators=(",", ":"))
-
-
-def _checked(line: bytes) -> dict[str, Any]:
-    """One journal line, its checksum verified; a line of the earlier format is taken as it is."""
-    try:
-        outer = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(str(exc)) from exc
-    if not isinstance(outer, dict):
-        raise ValueError("not an object")
-    entry: Any = outer
-    if "c" in outer:  # lines without one were written before checksums: read once, then checkpointed
-        entry = outer.get("e")
-        payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        if not isinstance(entry, dict) or _crc(payload) != outer["c"]:
-            raise ValueError("checksum mismatch")
-    if "commit" in entry:
-        if not isinstance(entry["commit"], int):
-            raise ValueError("a commit line without its count")
-    elif not (isinstance(entry.get("t"), str) and isinstance(entry.get("k"), str)):
-        raise ValueError("an operation without table and key")
-    elif entry.get("d") is not None and not isinstance(entry.get("d"), dict):
-        raise ValueError("a document that is not an object")
-    return entry
-
-
-def _holds_something(path: Path) -> bool:
-    if path.is_dir():
-        return any(path.iterdir())
-    return path.exists() and path.stat().st_size > 0
-
-
 class _MemoryStorage(Storage):
     """TinyDB storage whose data lives in memory; Store persists it."""
 
@@ -116,25 +79,6 @@ class _MemoryStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Doc]]) -> None:
         self.data = data
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write a file so that a crash leaves either the old or the new content."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 class Transaction:
@@ -213,7 +157,7 @@ class Store:
         snapshot = self.data_dir / SNAPSHOT
         raw = snapshot.read_bytes() if snapshot.exists() else None
         if not raw:
-            history = [name for name in _HISTORY if _holds_something(self.data_dir / name)]
+            history = [name for name in _HISTORY if holds_something(self.data_dir / name)]
             if raw is not None or history:
                 what = "is empty" if raw is not None else "is missing"
                 raise StoreCorrupt(
@@ -234,37 +178,14 @@ class Store:
             raise StoreCorrupt(f"the database {snapshot} is not a TinyDB file; it was not reset")
         return data
 
-    def _replay(self) -> Iterator[dict[tuple[str, str], Doc | None]]:
+    def _replay(self) -> Iterator[journal.Batch]:
         path = self.data_dir / JOURNAL
-        if not path.exists():
-            return
-        lines = path.read_bytes().split(b"\n")
-        batch: dict[tuple[str, str], Doc | None] = {}
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = _checked(line)
-            except ValueError as exc:
-                if number >= len(lines) - 1:
-                    log.warning("journal ends in a torn write; dropping the unfinished transaction")
-                    return
-                raise StoreCorrupt(
-                    f"{path} line {number} is damaged ({exc}); it was not reset. "
-                    "Restore a backup; `minutesd fsck` names what else is affected."
-                ) from exc
-            if "commit" in entry:
-                if entry["commit"] != len(batch):
-                    raise StoreCorrupt(
-                        f"{path} line {number} closes {entry['commit']} operation(s) but "
-                        f"{len(batch)} came before it; it was not reset. Restore a backup."
-                    )
-                yield batch
-                batch = {}
-            else:
-                batch[(entry["t"], entry["k"])] = entry.get("d")
-        if batch:
-            log.warning("dropping %d journal operations without a commit line", len(batch))
+        try:
+            yield from journal.replay(path)
+        except journal.Damaged as exc:
+            raise StoreCorrupt(
+                f"{path} {exc}; it was not reset. Restore a backup; `minutesd fsck` names what else is affected."
+            ) from exc
 
     def _index(self) -> None:
         self._ids = {}
@@ -328,11 +249,9 @@ class Store:
     def _commit(self, ops: dict[tuple[str, str], Doc | None], durable: bool = True) -> None:
         if self._journal is None:
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
-        lines = [_line({"t": t, "k": k, "d": d}) for (t, k), d in ops.items()]
-        lines.append(_line({"commit": len(ops)}))
         good = self._journal.tell()
         try:
-            self._journal.write(("\n".join(lines) + "\n").encode())
+            self._journal.write(journal.transaction_lines(ops))
             self._journal.flush()
         except OSError as exc:
             self._roll_back(good)
@@ -388,7 +307,7 @@ class Store:
         journal = self.data_dir / JOURNAL
         if journal.exists():
             journal.unlink()
-            _fsync_dir(self.data_dir)
+            fsync_dir(self.data_dir)
         self._journal_ops = 0
 
     def close(self) -> None:

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from parsers.classify import RECORD_TOKEN
-from parsers.commands import Command, CommandReading, CommandWords, Problem, Verb, read_commands
+from parsers.command_types import Command, CommandReading, CommandWords, Problem, Verb
+from parsers.commands import read_commands
 from parsers.message import Attachment
 from service.context import Context
 from service.core.config import CommandRules
@@ -50,7 +51,12 @@ def command_words(rules: CommandRules, vague_dates: tuple[str, ...] = ()) -> Com
         for word in words
     )
     return CommandWords(
-        verbs, tuple(rules.reason_labels), tuple(rules.support_labels), tuple(rules.not_commands), vague_dates
+        verbs,
+        tuple(rules.reason_labels),
+        tuple(rules.support_labels),
+        tuple(rules.not_commands),
+        vague_dates,
+        tuple(rules.needs_item),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parsers.commands import CommandReading
+from parsers.command_types import CommandReading
 from parsers.intent import read_intent
 from service.context import Context, queue_reply
 from service.core.outcomes import Applied, Rejected, Reply

@@ -9,7 +9,7 @@ import pytest
 from parsers.classify import AutomaticPolicy, Kind, classify
 from parsers.message import parse_message
 from service.core.config import load_rules, settings_from_env
-from service.pipeline import automatic_policy
+from service.stages import automatic_policy
 from tests.conftest import CORPORA, SAMPLES
 
 POLICY: AutomaticPolicy = automatic_policy(

@@ -81,3 +81,33 @@ def test_a_signature_logo_is_not_evidence(tmp_path: Path) -> None:
     result = pipeline.process(bytes(msg), "t:logo")
     assert pipeline.store.get(state.ITEMS, "2024-OPS-001#1")["status"] == "not_started", result.reason
     assert "成果" in _answer(pipeline, "logo") or "附件" in _answer(pipeline, "logo")
+
+
+def test_an_owners_correction_naming_an_item_is_a_correction_not_a_command(tmp_path: Path) -> None:
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    text = "第2项的负责人不对，应该是孙浩负责，我这边只做review。pls update 一下，thx"
+    result = pipeline.process(_mail("zhao.min", "Re: [2024-OPS-001] 纪要", text, "oc1"), "t:oc1")
+    assert result.outcome == "applied"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    assert record["responses"]["zhao.min@example.test"]["response"] == "objected"
+    assert all(i["status"] == "not_started" for i in state.all_items(pipeline.store))
+
+
+def test_our_minutes_quoted_without_quote_marks_give_no_commands(tmp_path: Path) -> None:
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    quoted = (
+        "确认\n\n---- 回复的原邮件 ----\n| 发件人 | 会议纪要助手<minutes@example.test> |\n\n"
+        "赵敏您好:\n\n以下为「Q3产品规划会」的会议纪要(记录号 2024-OPS-001)。\n\n三、行动项清单\n"
+        "  2024-OPS-001#1  完成客户投诉处理流程\n      负责人:赵敏(客服部)  截止:2024-05-27\n"
+    )
+    result = pipeline.process(
+        _mail("zhao.min", "Re: [2024-OPS-001] 纪要", quoted, "q1", attachment=True), "t:q1"
+    )
+    assert result.outcome == "applied"
+    assert (
+        pipeline.store.get(RECORDS, "2024-OPS-001")["responses"]["zhao.min@example.test"]["response"]
+        == "confirmed"
+    )
+    assert all(i["status"] == "not_started" for i in state.all_items(pipeline.store)), (
+        "a quoted item is no 完成"
+    )

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from parsers.commands import Problem, Verb, read_commands
+from parsers.command_types import Problem, Verb
+from parsers.commands import read_commands
 from parsers.message import Attachment
 from service.core.calendar import work_calendar
 from service.core.config import EvidenceRules, load_rules

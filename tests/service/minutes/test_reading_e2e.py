@@ -176,3 +176,59 @@ def record_status_list(env: dict[str, str]) -> list[dict[str, str]]:
     from tests.conftest import run_cli
 
     return list(json.loads(run_cli(["status", "--json"], env).stdout)["records"])
+
+
+CASES = Path(__file__).resolve().parents[2] / "cases" / "drafts"
+TW_PEOPLE = ["zhao.min", "chen.jing", "li.na", "sun.hao", "wu.gang", "qian.fang"]
+
+
+def test_a_traditional_word_paste_becomes_a_record_and_an_owner_writes_as_people_write(
+    stack: MailStack, tmp_path: Path
+) -> None:
+    """Issue 12 points 4 and 5 on the real stack: 主席/紀錄/工作事項/協辦單位 read, four items; the
+    owner's colloquial 搞掂 with the deliverable attached is taken once the minutes are confirmed."""
+    env = env_for(stack, tmp_path, "2024-07-22T16:00:00+08:00")
+    draft = EmailMessage()
+    draft["From"] = stack.address("qian.fang")
+    draft["To"] = stack.address("minutes")
+    draft["Subject"] = "客服系統升級專案協調會議紀錄"
+    draft["Message-ID"] = make_msgid(domain=stack.domain)
+    draft.set_content((CASES / "draft-zh-tw-word-paste.txt").read_text(encoding="utf-8"))
+    for user in ["minutes", *TW_PEOPLE]:
+        stack.empty(user)
+    deliver(stack, draft)
+    run_once(env)
+    status = record_status(env, "2024-OPS-001")
+    assert [i["owner"]["name"] for i in status["items"]] == ["赵敏", "李娜", "吴刚", "孙浩"]
+    assert inbox_count_at_least(stack, "qian.fang", 2)
+    accepted = next(m for m in mails(stack, "qian.fang") if "行动项:4 项" in m.text)
+    assert "保密:否" in accepted.text
+    first = {user: minutes_mail(stack, user, "2024-OPS-001") for user in TW_PEOPLE}
+    stack.empty("minutes")
+    deliver(stack, *(reply(stack, user, first[user], "確認") for user in TW_PEOPLE))
+    run_once(at(env, "2024-07-22T17:00:00+08:00"))
+    assert record_status(env, "2024-OPS-001")["state"] == "confirmed"
+    stack.empty("minutes")
+    done = reply(stack, "zhao.min", first["zhao.min"], "第1項 搞掂，需求清單見附件")
+    done.add_attachment(
+        b"%PDF-1.4 " + b"0" * 5000, maintype="application", subtype="pdf", filename="需求清單.pdf"
+    )
+    deliver(stack, done)
+    run_once(at(env, "2024-07-23T10:00:00+08:00"))
+    items = {i["id"]: i for i in record_status(env, "2024-OPS-001")["items"]}
+    assert items["2024-OPS-001#1"]["status"] == "pending_verification"
+    assert [e["filename"] for e in items["2024-OPS-001#1"]["evidence"]] == ["需求清單.pdf"]
+
+
+def test_a_signature_disclaimer_does_not_make_the_meeting_confidential(
+    stack: MailStack, tmp_path: Path
+) -> None:
+    env = env_for(stack, tmp_path, "2024-06-03T18:00:00+08:00")
+    raw = (CASES / "draft-zh-signature-disclaimer.eml").read_bytes()
+    for user in ["minutes", "li.na"]:
+        stack.empty(user)
+    deliver(stack, raw, sender=stack.address("li.na"))
+    run_once(env)
+    assert inbox_count_at_least(stack, "li.na", 2)
+    accepted = next(m for m in mails(stack, "li.na") if "保密:" in m.text)
+    assert "保密:否" in accepted.text, "a signature's CONFIDENTIALITY NOTICE is not the meeting's marking"

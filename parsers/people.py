@@ -256,3 +256,63 @@ def resolve(mention: Mention, directory: Directory, seen: dict[str, Person] | No
             return earlier
     department = directory.canonical_department(mention.department) if mention.department else ""
     return Person(simplified(mention.name), mention.email, department, mention.title, known=False)
+
+
+_EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(?:\.[\w-]+)+$")
+
+
+def directory_problems(text: str, kind: str = "yaml") -> list[str]:
+    """What is wrong in a directory file, each with its line: bad or missing addresses, the same
+    address or name twice, a department nobody declared, a head who is not in the directory."""
+    lines = text.splitlines()
+
+    def line_of(needle: str, after: int = 0) -> int:
+        for number, line in enumerate(lines[after:], after + 1):
+            if needle and needle in line:
+                return number
+        return 0
+
+    if kind == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        places = [n + 2 for n in range(len(rows))]  # the header is line 1
+        declared: dict[str, Any] = {}
+    else:
+        data = yaml.safe_load(text) or {}
+        rows = list(data.get("people") or [])
+        declared = dict(data.get("departments") or {})
+        places, cursor = [], 0
+        for row in rows:
+            cursor = line_of(f"name: {str(row.get('name', '')).strip()}", cursor) or cursor
+            places.append(cursor)
+    problems: list[str] = []
+    emails: dict[str, int] = {}
+    names: dict[str, int] = {}
+    known = {simplified(str(r.get("name", "")).strip()) for r in rows}
+    for row, line in zip(rows, places, strict=True):
+        name = str(row.get("name", "")).strip()
+        email = str(row.get("email", "") or "").strip().lower()
+        if not name:
+            problems.append(f"line {line}: a person without a name")
+            continue
+        if not _EMAIL.match(email):
+            problems.append(f"line {line}: {name} has no valid address ({email or 'none'})")
+        elif email in emails:
+            problems.append(f"line {line}: {email} is also the address on line {emails[email]}")
+        else:
+            emails[email] = line
+        key = simplified(name)
+        if key in names:
+            problems.append(
+                f"line {line}: {name} is listed twice (also line {names[key]}): mentions become ambiguous"
+            )
+        names[key] = line
+        department = str(row.get("department", "") or "").strip()
+        if declared and department and department not in declared:
+            problems.append(f"line {line}: {name}'s department {department} is not among the departments")
+    for department, info in declared.items():
+        head = str((info or {}).get("head", "") or "").strip()
+        if head and simplified(head) not in known:
+            problems.append(
+                f"line {line_of(f'{department}:')}: the head of {department}, {head}, is not in the directory"
+            )
+    return problems

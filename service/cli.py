@@ -94,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings, rules = load_from_env()
     worst = 0
+    results: list[dict[str, object]] = []
     with Store(settings.data_dir) as store:
         pipeline = Pipeline(settings, rules, store, Clock(settings.now))
         for name in args.files:
@@ -102,15 +103,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 raw = path.read_bytes()
             except OSError as exc:
                 print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+                results.append({"file": name, "outcome": None, "reason": f"cannot read: {exc.strerror}"})
                 worst = 1
                 continue
             ref = f"file:{hashlib.sha256(raw).hexdigest()}"
             result = pipeline.process(raw, ref)
-            again = " (seen before)" if result.already_done else ""
-            print(f"{name}: {result.outcome.value}{again}: {result.reason}")
+            results.append(
+                {"file": name, "message_id": result.message_id, "outcome": result.outcome.value,
+                 "reason": result.reason, "seen_before": result.already_done}
+            )  # fmt: skip
+            if result.outcome == "quarantined" and not result.already_done:
+                worst = 1
+            if not args.json:
+                again = " (seen before)" if result.already_done else ""
+                print(f"{name}: {result.outcome.value}{again}: {result.reason}")
         pipeline.sync()
         report = drain(store, build_transport(settings, rules), rules.outbox)
-        print(f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+        if args.json:
+            print(json.dumps({"messages": results, "outbox": asdict(report)}, ensure_ascii=False))
+        else:
+            print(f"outbox: sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
     return worst
 
 
@@ -156,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     ingest = sub.add_parser("ingest", help="process message files as if they had arrived")
     ingest.add_argument("files", nargs="+")
+    ingest.add_argument("--json", action="store_true", help="each file's outcome as JSON")
     ingest.set_defaults(func=cmd_ingest)
     status = sub.add_parser("status", help="what the service holds")
     status.add_argument("record", nargs="?")

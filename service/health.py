@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from service.core.calendar import covered_until
 from service.core.config import ConfigError, Rules, Settings, load_from_env
-from service.core.directory import read_directory
+from service.core.directory import check_directory, read_directory
 from service.core.store import Store, StoreError
 from service.daemon import build_mailbox, build_transport
 from service.mail.mailbox import MailboxUnavailable
@@ -51,6 +51,10 @@ def run_checks() -> list[Finding]:
         )
     except ConfigError as exc:
         found.append(Finding("directory", "fail", str(exc)))
+    else:
+        problems = check_directory(settings.directory_path)
+        if problems:
+            found.append(Finding("directory entries", "warn", "; ".join(problems[:20])))
     found.append(
         Finding("address", "ok", f"service address {settings.address}, data directory {settings.data_dir}")
     )

@@ -23,10 +23,11 @@ from typing import Any
 
 from parsers.classify import Kind, classify
 from parsers.message import InboundMessage, parse_message
+from parsers.people import Directory
 from service.context import Context, queue_reply
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
-from service.core.directory import read_directory
+from service.core.directory import LiveDirectory
 from service.core.outcomes import Applied, Outcome, OutcomeKind
 from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
@@ -61,8 +62,12 @@ class Pipeline:
         self.outbox = Outbox(settings.address, rules.service.display_name, secret_of(settings.data_dir))
         self.policy = automatic_policy(rules, settings)
         self.archive_dir = settings.data_dir / "raw"
-        self.directory = read_directory(settings.directory_path)
+        self._directory = LiveDirectory(settings.directory_path)
         self._unsynced: list[Path] = []
+
+    @property
+    def directory(self) -> Directory:
+        return self._directory.get()
 
     def sync(self) -> None:
         """Make every processed message durable: archives first, then the store's journal.

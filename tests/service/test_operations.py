@@ -176,3 +176,46 @@ def test_a_backup_taken_while_the_daemon_runs_restores_to_the_same_state(tmp_pat
     assert run_cli(["fsck"], restored).returncode == 0, "archive and evidence came along"
     again = run_cli(["restore", str(tmp_path / "b.tar.gz")], restored)
     assert again.returncode == 3, "never over an existing data directory"
+
+
+def test_ingest_reports_each_file_as_json(tmp_path: Path) -> None:
+    env = service_env(tmp_path / "data")
+    sample = str(SAMPLES_DIR / "replies" / "out-of-office.eml")
+    result = run_cli(["ingest", "--json", sample, sample], env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(m["outcome"], m["seen_before"]) for m in report["messages"]] == [
+        ("ignored", False),
+        ("ignored", True),
+    ]
+    assert report["outbox"] == {"sent": 0, "retrying": 0, "failed": 0}
+
+
+def test_the_directory_is_checked_with_lines_and_read_again_when_it_changes(tmp_path: Path) -> None:
+    import os
+    import time as clock
+
+    from service.core.directory import LiveDirectory, check_directory
+
+    path = tmp_path / "people.yaml"
+    path.write_text(
+        "departments:\n  产品部: {code: PRD, head: 王磊}\n  法务部: {code: LEG, head: 不存在}\n"
+        "people:\n  - {name: 王磊, email: wang.lei@example.test, department: 产品部}\n"
+        "  - {name: 陈静, email: not-an-address, department: 技术部}\n"
+        "  - {name: 王磊, email: wang.lei@example.test, department: 产品部}\n",
+        encoding="utf-8",
+    )
+    problems = check_directory(path)
+    assert "line 6: 陈静 has no valid address (not-an-address)" in problems
+    assert "line 6: 陈静's department 技术部 is not among the departments" in problems
+    assert any(p.startswith("line 7: wang.lei@example.test is also the address on line 5") for p in problems)
+    assert any("line 3: the head of 法务部, 不存在" in p for p in problems)
+    live = LiveDirectory(path)
+    assert live.get().by_email("li.na@example.test") is None
+    path.write_text("people:\n  - {name: 李娜, email: li.na@example.test}\n", encoding="utf-8")
+    later = clock.time() + 5
+    os.utime(path, (later, later))
+    assert live.get().by_email("li.na@example.test") is not None, "an edit needs no restart"
+    path.write_text("people: [: broken", encoding="utf-8")
+    os.utime(path, (later + 5, later + 5))
+    assert live.get().by_email("li.na@example.test") is not None, "a broken edit keeps the last good one"

@@ -70,6 +70,11 @@ def service_once(
 ) -> tuple[float, str]:
     rules = data_dir.parent / "rules.yaml"
     text = (REPO / "mailbox_rules.yaml").read_text(encoding="utf-8")
+    # 2,000 replies from 20 senders would trip the loop limits (loops: in the rules): lift them, the
+    # benchmark measures throughput, not the limiter.
+    text = text.replace("max_answers_per_hour: 10", "max_answers_per_hour: 100000")
+    text = text.replace("max_answers_per_day: 40", "max_answers_per_day: 100000")
+    text = text.replace("repeat_hours: 24 ", "repeat_hours: 0 ")
     rules.write_text(
         text.replace("copy_to_self: true", f"copy_to_self: {str(copy_to_self).lower()}"), encoding="utf-8"
     )

@@ -111,3 +111,19 @@ def test_our_minutes_quoted_without_quote_marks_give_no_commands(tmp_path: Path)
     assert all(i["status"] == "not_started" for i in state.all_items(pipeline.store)), (
         "a quoted item is no 完成"
     )
+
+
+def test_times_in_mail_are_the_readers_across_midnight_utc(tmp_path: Path) -> None:
+    """Confirmed at 00:30 on 21 May in Shanghai, which is 16:30 on 20 May in UTC: the notice says 00:30."""
+    from service.core.clock import Clock
+
+    pipeline = _two_items_for_zhao_min(tmp_path)
+    pipeline.clock = Clock("2024-05-21T00:30:00+08:00")
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    for n, person in enumerate(record["attendees"]):
+        user = person["email"].partition("@")[0]
+        pipeline.process(_mail(user, "Re: [2024-OPS-001] 纪要", "确认", f"m{n}"), f"t:m{n}")
+    assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
+    notice = next(d for d in pipeline.store.all("outbox") if d["key"].endswith(":confirmed"))
+    text = parse_message(notice["raw"].encode()).text
+    assert "2024-05-21 00:30" in text and "2024-05-20 16:30" not in text

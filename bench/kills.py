@@ -44,7 +44,12 @@ def _env(stack: MailStack, data: Path, rules: Path) -> dict[str, str]:
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "service", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -65,6 +70,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--grace", type=float, default=30, help="outbox.confirm_grace_seconds (the rules' default is 120)"
+    )
     args = parser.parse_args()
     chance = random.Random(args.seed)
     stack = MailStack(users=["minutes", *SENDERS])
@@ -74,7 +82,7 @@ def main() -> int:
         rules = scratch / "rules.yaml"
         base = yaml.safe_load((REPO / "mailbox_rules.yaml").read_text(encoding="utf-8"))
         base.setdefault("mailbox", {}).update(fetch_batch=20)
-        base.setdefault("outbox", {}).update(batch=10, confirm_grace_seconds=2)
+        base.setdefault("outbox", {}).update(batch=10, confirm_grace_seconds=args.grace)
         rules.write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
         env = _env(stack, scratch / "data", rules)
         sent: Counter[str] = Counter()
@@ -103,7 +111,9 @@ def main() -> int:
             daemon.wait(10)
             kills += 1
         killing = time.monotonic() - started
-        for _ in range(120):  # run until settled: nothing in the inbox, nothing waiting to go out
+        for _ in range(
+            int(args.grace) * 3 + 120
+        ):  # run until settled: nothing in the inbox, nothing waiting to go out
             _cli(["run", "--once"], env)
             status = json.loads(_cli(["status", "--json"], env).stdout)
             if not _ids(stack, "minutes") and set(status["outbox"]) <= {"sent"}:
@@ -118,10 +128,12 @@ def main() -> int:
         duplicated = 0
         answered = 0
         time.sleep(2.0)
+        twice: list[str] = []
         for sender in SENDERS:
             ids = _ids(stack, sender)
             answered += len(ids)
             duplicated += len(ids) - len(set(ids))
+            twice += [i for i, n in Counter(ids).items() if n > 1]
         result = {
             "messages": args.messages,
             "kills": kills,
@@ -132,6 +144,8 @@ def main() -> int:
             "duplicated": duplicated,
             "corrupt": len(problems),
             "fsck": problems[:5],
+            "delivered_twice": twice[:5],
+            "grace_seconds": args.grace,
         }
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0 if lost == duplicated == len(problems) == 0 and answered == args.messages else 1

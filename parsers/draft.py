@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import PurePath
 
 from parsers.charsets import decode_bytes
-from parsers.document import Document, from_docx, from_html, from_text, looks_like_html
+from parsers.document import Document, Table, from_docx, from_html, from_text, looks_like_html
 from parsers.message import InboundMessage
 
 DRAFT_EXTENSIONS = (".docx", ".md", ".markdown", ".txt", ".html", ".htm")
@@ -15,19 +17,61 @@ class UnsupportedDraft(ValueError):
     """The file is of a kind the parser does not read (a PDF, an image, an old .doc)."""
 
 
+# Bounded work: a draft larger than this is refused before it is parsed, never half-parsed.
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 30 * 1024 * 1024  # a .docx's parts, from the zip's own directory
+MAX_BLOCKS = 4000  # paragraphs and tables of one draft
+MAX_CELLS = 40000
+
+
+def _bounded(document: Document, suffix: str) -> Document:
+    cells = sum(len(row) for block in document.blocks if isinstance(block, Table) for row in block.rows)
+    if len(document.blocks) > MAX_BLOCKS or cells > MAX_CELLS:
+        raise UnsupportedDraft(f"{suffix} (too long: {len(document.blocks)} paragraphs, {cells} cells)")
+    return document
+
+
+def _unzipped_size(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def _paragraphs_in(data: bytes) -> int:
+    """Paragraph elements in the body, counted in the raw XML before python-docx builds objects."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            body = archive.read("word/document.xml")
+        except KeyError:
+            return 0
+    return body.count(b"<w:p>") + body.count(b"<w:p ") + body.count(b"<w:p/>")
+
+
 def document_from_file(name: str, data: bytes) -> Document:
     suffix = PurePath(name).suffix.lower()
     if suffix == ".docx":
         try:
-            return from_docx(data)
+            size = _unzipped_size(data)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
+        if size > MAX_UNZIPPED_BYTES:
+            raise UnsupportedDraft(f"{suffix} (too large unpacked: {size // (1024 * 1024)} MB)")
+        paragraphs = _paragraphs_in(data)
+        if paragraphs > MAX_BLOCKS * 10:
+            raise UnsupportedDraft(f"{suffix} (too long: {paragraphs} paragraphs)")
+        try:
+            return _bounded(from_docx(data), suffix)
+        except UnsupportedDraft:
+            raise
         except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
             raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
+    if len(data) > MAX_TEXT_BYTES:
+        raise UnsupportedDraft(f"{suffix or 'text'} (too large: {len(data) // 1024} KB)")
     if suffix in (".doc", ".pdf", ".xls", ".xlsx", ".png", ".jpg", ".jpeg"):
         raise UnsupportedDraft(suffix)
     text = decode_bytes(data, None).lstrip("\ufeff")
     if suffix in (".html", ".htm") or (suffix not in (".md", ".markdown", ".txt") and looks_like_html(text)):
-        return from_html(text)
-    return from_text(text)
+        return _bounded(from_html(text), suffix)
+    return _bounded(from_text(text), suffix)
 
 
 def document_from_message(msg: InboundMessage) -> Document:
@@ -36,5 +80,9 @@ def document_from_message(msg: InboundMessage) -> Document:
         if attachment.filename.lower().endswith(DRAFT_EXTENSIONS):
             return document_from_file(attachment.filename, attachment.data)
     if msg.html and ("<table" in msg.html.lower() or not msg.text.strip()):
-        return from_html(msg.html)
-    return from_text(msg.text)
+        if len(msg.html) > MAX_TEXT_BYTES:
+            raise UnsupportedDraft(f"HTML (too large: {len(msg.html) // 1024} KB)")
+        return _bounded(from_html(msg.html), "HTML")
+    if len(msg.text) > MAX_TEXT_BYTES:
+        raise UnsupportedDraft(f"text (too large: {len(msg.text) // 1024} KB)")
+    return _bounded(from_text(msg.text), "text")

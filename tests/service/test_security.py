@@ -6,10 +6,10 @@ rules trust, as Postfix with an authentication milter would write them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
+from parsers.message import parse_message
 from service.core.clock import Clock
 from service.core.config import load_rules, settings_from_env
 from service.core.store import Store
@@ -139,9 +139,8 @@ def test_encoded_line_breaks_and_huge_references_get_one_outcome_and_intact_head
         b"From: =?utf-8?q?Chen=0D=0ABcc:_mallory@attacker.test?= <chen.jing@example.test>\nReferences: "
         + refs.encode(),
     )
-    started = time.monotonic()
+    assert len(parse_message(raw).thread_ids) == 100, "thread matching reads a bounded number of ids"
     result = pipeline.process(_signed(raw), "t:x1")
-    assert time.monotonic() - started < 2.0, "thread matching reads a bounded number of ids"
     assert (
         result.outcome == "applied"
         and _responses(pipeline)["chen.jing@example.test"]["response"] == "confirmed"

@@ -346,3 +346,35 @@ def test_tls_modes_with_certificate_verification(
     assert result.returncode == 0, result.stderr
     assert "sent 1," in result.stdout
     assert wait_until(lambda: count(stack, "s06") == 1, 10)
+
+
+def test_mail_failed_past_the_budget_is_sent_once_by_outbox_retry(stack: MailStack, tmp_path: Path) -> None:
+    rules = write_rules(
+        tmp_path / "rules.yaml",
+        outbox={"max_attempts": 2, "keep_trying_hours": 0, "backoff_seconds": [0.1]},
+        mailbox={"poll_seconds": 1},
+    )
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(rules)})
+    msgs = [mail_from(stack, user, f"budget {user}") for user in ("s04", "s05")]
+    for user in ("s04", "s05"):
+        stack.empty(user)
+    stack.stop_postfix()
+    try:
+        with imap(stack, "minutes") as client:
+            for msg in msgs:
+                client.append("INBOX", msg.as_bytes())
+        for _ in range(3):
+            run_cli(["run", "--once"], env)
+            time.sleep(0.3)
+        assert status(env)["outbox"] == {"failed": 2}, "the budget is spent while Postfix is away"
+        check = run_cli(["check", "--json"], env)
+        assert {c["check"]: c["status"] for c in json.loads(check.stdout)["checks"]}["outbox"] == "fail"
+    finally:
+        stack.start_postfix()
+    retried = run_cli(["outbox", "retry", "--all"], env)
+    assert retried.returncode == 0 and "2 mail(s)" in retried.stdout
+    assert run_cli(["run", "--once"], env).returncode == 0
+    assert wait_until(lambda: count(stack, "s04") == 1 and count(stack, "s05") == 1, 30), stack.logs()
+    run_cli(["run", "--once"], env)
+    time.sleep(1.0)
+    assert count(stack, "s04") == 1 and count(stack, "s05") == 1, "every mail once"

@@ -75,10 +75,18 @@ def help_for(ctx: Context, how: str) -> None:
     """A directory person wrote something that is neither minutes nor about a known record:
     how to use the service, and their own open items with the ids to answer with."""
     sender = ctx.msg.from_addr.lower()
-    mine = [
-        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
-        for i in state.all_items(ctx.store)
-        if roles.owns(i, sender) and state.is_open(i)
+    every = [i for i in state.all_items(ctx.store) if state.is_open(i)]
+
+    def row(item: Doc) -> dict[str, Any]:
+        return {"id": item["id"], "title": item["title"], "due": item["due"], "status": item["status"],
+                "owner": item["owner"]["name"]}  # fmt: skip
+
+    mine = [row(i) for i in every if roles.owns(i, sender)]
+    # A department head asking gets their department's open items too.
+    me = ctx.directory.by_email(sender)
+    headed = {name for name, d in ctx.directory.departments.items() if me and d.head and d.head == me.name}
+    department = [
+        row(i) for i in every if roles.department_of(i, ctx.directory) in headed and not roles.owns(i, sender)
     ]
     reply = Reply(
         "help",
@@ -86,6 +94,8 @@ def help_for(ctx: Context, how: str) -> None:
             "unknown_record": how == "unknown-token",
             "our_mail": how == "our-mail",
             "open_items": sorted(mine, key=lambda i: (i["due"] or "", i["id"])),
+            "department_items": sorted(department, key=lambda i: (i["due"] or "", i["id"])),
+            "departments": sorted(headed),
             "address": ctx.settings.address,
             "original_subject": ctx.msg.subject,
         },

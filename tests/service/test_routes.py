@@ -127,3 +127,27 @@ def test_times_in_mail_are_the_readers_across_midnight_utc(tmp_path: Path) -> No
     notice = next(d for d in pipeline.store.all("outbox") if d["key"].endswith(":confirmed"))
     text = parse_message(notice["raw"].encode()).text
     assert "2024-05-21 00:30" in text and "2024-05-20 16:30" not in text
+
+
+def test_my_items_lists_an_owners_items_and_a_heads_department(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLES
+    from tests.service.items.test_actions_units import _pipeline
+
+    pipeline = _pipeline(tmp_path)
+    draft = (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    draft = draft.replace(
+        "| 2 | 评估A类功能开发周期 | 陈静 | 技术部 |", "| 2 | 评估A类功能开发周期 | 李娜 | 技术部 |"
+    )
+    assert pipeline.process(_mail("qian.fang", "纪要", draft, "d"), "t:d").outcome == "applied"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    for n, person in enumerate(record["attendees"]):
+        pipeline.process(
+            _mail(person["email"].partition("@")[0], "Re: [2024-OPS-001] 纪要", "确认", f"c{n}"), f"t:c{n}"
+        )
+    owner = pipeline.process(_mail("li.na", "我的任务", "我的任务", "mi1"), "t:mi1")
+    assert owner.outcome == "rejected" and "help with 1 open item(s)" in owner.reason
+    assert "2024-OPS-001#2" in _answer(pipeline, "mi1")
+    # 陈静 heads 技术部: 李娜's item is her department's.
+    assert pipeline.process(_mail("chen.jing", "my items", "my items", "mi2"), "t:mi2").outcome == "rejected"
+    listed = _answer(pipeline, "mi2")
+    assert "技术部" in listed and "2024-OPS-001#2" in listed and "李娜" in listed

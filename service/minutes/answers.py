@@ -184,14 +184,7 @@ def receipt(ctx: Context, template: str, record: Doc, extra: dict[str, object]) 
         ctx,
         Reply(
             template,
-            {
-                "record": record["record"],
-                "name": record["name"],
-                "version": record["version"],
-                "recorder": record["recorder"]["name"],
-                "host": record["host"]["name"],
-                **extra,
-            },
+            {**records.about(record), **extra},
         ),
         template,
     )

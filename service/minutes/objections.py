@@ -59,12 +59,8 @@ def keep_minutes(ctx: Context, record: Doc, note: str) -> list[str]:
                 template="kept",
                 lang=record["language"],
                 context={
+                    **records.about(record),
                     "greeting_name": person["name"],
-                    "record": record["record"],
-                    "name": record["name"],
-                    "version": record["version"],
-                    "recorder": record["recorder"]["name"],
-                    "host": record["host"]["name"],
                     "note": note,
                     "deadline": records.spell_deadline(record["window"]["deadline"], record["language"]),
                 },
@@ -112,11 +108,7 @@ def revision_due_mails(record: Doc, now: datetime) -> list[OutgoingMail]:
         {"at": now.isoformat(), "event": "revision_overdue", "by": "scheduler", "version": record["version"]}
     )
     context = {
-        "record": record["record"],
-        "name": record["name"],
-        "version": record["version"],
-        "recorder": record["recorder"]["name"],
-        "host": record["host"]["name"],
+        **records.about(record),
         "since": records.spell_deadline(revision["since"], record["language"]),
         "deadline": records.spell_deadline(revision["deadline"], record["language"]),
         "objectors": [p["name"] for p in records.objectors(record)],

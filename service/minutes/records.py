@@ -124,6 +124,17 @@ def answered(record: Doc, response: str) -> list[Doc]:
     return [p for p in record["attendees"] if response_of(record, p).get("response") == response]
 
 
+def about(record: Doc) -> dict[str, Any]:
+    """What every mail about a record says of it: number, name, version, recorder and host."""
+    return {
+        "record": record["record"],
+        "name": record["name"],
+        "version": record["version"],
+        "recorder": record["recorder"]["name"],
+        "host": record["host"]["name"],
+    }
+
+
 def silent_heads(record: Doc) -> list[Doc]:
     """Department heads among the attendees who have not answered this version."""
     heads = set(record.get("department_heads", []))

@@ -24,27 +24,9 @@ pytestmark = pytest.mark.mailstack
 def test_a_mail_in_doubt_whose_copy_is_already_in_processed_is_not_sent_again(
     stack: MailStack, tmp_path: Path, fast_rules: Path
 ) -> None:
-    from datetime import UTC, datetime
-
     data = tmp_path / "data"
     env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
-    box = Outbox(stack.address("minutes"), "会议纪要助手")
-    mail = OutgoingMail(
-        key="doubt-1",
-        to=[stack.address("chen.jing")],
-        subject="在途",
-        template="refusal",
-        lang="zh",
-        context={},
-    )
-    with Store(data) as store:
-        with store.transaction() as txn:
-            box.enqueue(txn, mail, datetime.now(UTC))
-        with store.transaction() as txn:  # what a kill between the 250 and our commit leaves
-            doc = txn.get(outbox.TABLE, "doubt-1")
-            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
-            txn.put(outbox.TABLE, "doubt-1", doc)
-        raw = store.get(outbox.TABLE, "doubt-1")["raw"].encode()
+    raw = _left_in_doubt(stack, data, "doubt-1", "chen.jing")
     stack.empty("minutes")
     stack.empty("chen.jing")
     with stack.imap("minutes") as client:  # the copy came back and was processed long ago
@@ -66,21 +48,9 @@ def test_a_mail_in_doubt_whose_copy_is_already_in_processed_is_not_sent_again(
 def test_a_mail_in_doubt_without_any_copy_is_sent_once_after_the_grace(
     stack: MailStack, tmp_path: Path, fast_rules: Path
 ) -> None:
-    from datetime import UTC, datetime
-
     data = tmp_path / "data"
     env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
-    box = Outbox(stack.address("minutes"), "会议纪要助手")
-    mail = OutgoingMail(
-        key="doubt-2", to=[stack.address("li.na")], subject="在途", template="refusal", lang="zh", context={}
-    )
-    with Store(data) as store:
-        with store.transaction() as txn:
-            box.enqueue(txn, mail, datetime.now(UTC))
-        with store.transaction() as txn:
-            doc = txn.get(outbox.TABLE, "doubt-2")
-            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
-            txn.put(outbox.TABLE, "doubt-2", doc)
+    _left_in_doubt(stack, data, "doubt-2", "li.na")
     stack.empty("minutes")
     stack.empty("li.na")
     assert run_cli(["run", "--once"], env).returncode == 0
@@ -88,6 +58,25 @@ def test_a_mail_in_doubt_without_any_copy_is_sent_once_after_the_grace(
     assert run_cli(["run", "--once"], env).returncode == 0
     time.sleep(1.0)
     assert _count(stack, "li.na") == 1
+
+
+def _left_in_doubt(stack: MailStack, data: Path, key: str, user: str) -> bytes:
+    """A mail queued, then left "sending" an hour ago: what a kill between the SMTP server's 250
+    and our commit leaves behind. Returns its raw bytes as they went out."""
+    from datetime import UTC, datetime
+
+    box = Outbox(stack.address("minutes"), "会议纪要助手")
+    mail = OutgoingMail(
+        key=key, to=[stack.address(user)], subject="在途", template="refusal", lang="zh", context={}
+    )
+    with Store(data) as store:
+        with store.transaction() as txn:
+            box.enqueue(txn, mail, datetime.now(UTC))
+        with store.transaction() as txn:
+            doc = txn.get(outbox.TABLE, key)
+            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
+            txn.put(outbox.TABLE, key, doc)
+        return str(store.get(outbox.TABLE, key)["raw"]).encode()
 
 
 def _count(stack: MailStack, user: str) -> int:

@@ -10,26 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from parsers.message import parse_message
-from service.core.clock import Clock
-from service.core.config import load_rules, settings_from_env
-from service.core.store import Store
 from service.mail import outbox
 from service.minutes.records import RECORDS
 from service.pipeline import MESSAGES, Pipeline
-from tests.conftest import SAMPLES, write_rules
+from tests.conftest import SAMPLES
 from tests.service.items.test_actions_units import _mail
+from tests.service.minutes.test_confirmation_units import pipeline_with_rules
 
 TRUSTED = "mx.example.test"
 
 
 def _pipeline(tmp_path: Path, **security: Any) -> Pipeline:
-    rules_path = write_rules(tmp_path / "rules.yaml", security={"trusted_authserv_id": TRUSTED, **security})
-    settings = settings_from_env(
-        {"MINUTESD_DATA_DIR": str(tmp_path / "data"), "MINUTESD_ADDRESS": "minutes@example.test",
-         "MINUTESD_RULES": str(rules_path), "MINUTESD_DIRECTORY": str(SAMPLES / "people.yaml"),
-         "MINUTESD_NOW": "2024-05-20T16:02:00+08:00"}
-    )  # fmt: skip
-    return Pipeline(settings, load_rules(rules_path), Store(settings.data_dir), Clock(settings.now))
+    pipeline: Pipeline = pipeline_with_rules(tmp_path, security={"trusted_authserv_id": TRUSTED, **security})
+    return pipeline
 
 
 def _signed(raw: bytes, result: str = "dmarc=pass spf=pass dkim=pass") -> bytes:

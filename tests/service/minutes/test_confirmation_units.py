@@ -114,13 +114,18 @@ def test_the_state_table_refuses_what_it_does_not_hold_and_audits_what_it_does()
 
 
 def _pipeline_with(tmp_path, **confirmation):  # type: ignore[no-untyped-def]
+    return pipeline_with_rules(tmp_path, confirmation=confirmation)
+
+
+def pipeline_with_rules(tmp_path, **sections):  # type: ignore[no-untyped-def]
+    """A pipeline on the sample directory at 2024-05-20 16:02 Shanghai, the rules' sections overridden."""
     from service.core.clock import Clock
     from service.core.config import settings_from_env
     from service.core.store import Store
     from service.pipeline import Pipeline
     from tests.conftest import SAMPLES, write_rules
 
-    rules_path = write_rules(tmp_path / "rules.yaml", confirmation=confirmation)
+    rules_path = write_rules(tmp_path / "rules.yaml", **sections)
     settings = settings_from_env(
         {"MINUTESD_DATA_DIR": str(tmp_path / "data"), "MINUTESD_ADDRESS": "minutes@example.test",
          "MINUTESD_RULES": str(rules_path), "MINUTESD_DIRECTORY": str(SAMPLES / "people.yaml"),

@@ -43,20 +43,20 @@ def test_a_full_disk_loses_nothing_and_needs_no_manual_step(
     backlog = [
         mail_from(stack, SENDERS[i % len(SENDERS)], f"full disk {i}", "我的待办 " * 200) for i in range(40)
     ]
-    with stack.imap("minutes") as client:
-        for msg in backlog:
-            client.append("INBOX", msg.as_bytes())
     log = tmp_path / "daemon.log"
     with running_daemon(env, log):
         assert wait_until(lambda: (data / "db.json").exists(), 20), log.read_text()
         filler = small_disk / "filler"
-        with open(filler, "wb") as handle:  # take all but a little of the disk
+        with open(filler, "wb") as handle:  # the disk is full before the backlog arrives
             try:
                 while True:
                     handle.write(b"\0" * 65536)
                     handle.flush()
             except OSError:
                 pass
+        with stack.imap("minutes") as client:  # the backlog arrives at a full disk
+            for msg in backlog:
+                client.append("INBOX", msg.as_bytes())
         assert wait_until(lambda: "waiting for room" in log.read_text(), 60), log.read_text()[-3000:]
         filler.unlink()  # room again: the daemon goes on by itself
         assert wait_until(lambda: _inbox_empty(stack), 90), log.read_text()[-3000:]

@@ -7,6 +7,7 @@ handlers themselves live with their subject (minutes/, items/).
 | what                       | who                 | record state | handler                    |
 |----------------------------|---------------------|--------------|----------------------------|
 | a draft                    | a directory person  | no record    | intake.take_draft          |
+| 退订 / 恢复                    | a directory person  | no record    | receipts.mute              |
 | a reply (not to our table) | anyone              | no record    | tell: matches no record    |
 | anything                   | a directory person  | no record    | receipts.help_for          |
 | anything                   | anyone              | no record    | ignore (no backscatter)    |
@@ -50,6 +51,7 @@ class What(StrEnum):
     DRAFT = "a draft"
     KEEP = "维持原纪要 / no change"
     REPLY = "a reply (not to our table)"
+    MUTE = "退订 / 恢复"
     COMMANDS = "commands"
 
 
@@ -141,6 +143,9 @@ class Letter:
             if self.match.record is None and not self.is_reply:
                 return tries_to_be_minutes(self.draft)
             return looks_like_minutes(self.draft)
+        if what == What.MUTE:
+            rules = self.ctx.rules.mute
+            return receipts.mute_word(self.text, [*rules.stop, *rules.resume])
         if what == What.REPLY:
             return self.is_reply and self.match.how != "our-mail"  # a weekly table's reply gets help
         if what == What.KEEP:
@@ -216,6 +221,10 @@ def help_answer(letter: Letter) -> None:
     receipts.help_for(letter.ctx, letter.match.how)
 
 
+def mute(letter: Letter) -> None:
+    receipts.mute(letter.ctx, receipts.mute_word(letter.text, letter.ctx.rules.mute.stop))
+
+
 def unmatched(letter: Letter) -> None:
     if letter.match.how == "unknown-token":
         # The same answer as for a record the sender is not on: record numbers cannot be probed.
@@ -279,6 +288,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route(What.DRAFT, Who.DIRECTORY, NO_RECORD, take_draft),
+    Route(What.MUTE, Who.DIRECTORY, NO_RECORD, mute),
     Route(What.REPLY, Who.ANY, NO_RECORD, unmatched),
     Route(What.ANY, Who.DIRECTORY, NO_RECORD, help_answer),
     Route(What.ANY, Who.ANY, NO_RECORD, ignore),

@@ -59,6 +59,11 @@ class OutboxRules(_Strict):
     keep_trying_hours: float = Field(72, ge=0)  # a mail is given up only after this long and max_attempts
 
 
+class MuteRules(_Strict):
+    stop: list[str] = Field(default_factory=lambda: ["退订", "unsubscribe"])
+    resume: list[str] = Field(default_factory=lambda: ["恢复", "resume"])
+
+
 class SecurityRules(_Strict):
     """Who may act: the receiving server's verdict on the From address, and where mail may go."""
 
@@ -211,6 +216,7 @@ class Rules(_Strict):
     automatic: AutomaticRules = AutomaticRules()
     loops: LoopRules = LoopRules()
     security: SecurityRules = SecurityRules()
+    mute: MuteRules = MuteRules()
     reply_subject_prefixes: list[str] = Field(default_factory=list)
     # The draft parser's vocabulary and validation rules; parsers/ validates its own part.
     parsing: dict[str, Any] = Field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from parsers.command_types import CommandReading
@@ -103,3 +104,33 @@ def help_for(ctx: Context, how: str) -> None:
     raise Rejected(
         f"neither minutes nor a known record ({how}): help with {len(mine)} open item(s)", reply=reply
     )
+
+
+MUTED = "muted"
+
+
+def mute_word(text: str, words: list[str]) -> bool:
+    """The whole visible text is one of the words, give or take punctuation."""
+    bare = re.sub(r"[\s。.!！,，~]+", "", text).casefold()
+    return bool(bare) and any(bare == re.sub(r"\s+", "", w).casefold() for w in words)
+
+
+def mute(ctx: Context, stop: bool) -> None:
+    """退订 stops the weekly tables a head gets; owners and trackers of open items stay on them."""
+    sender = ctx.msg.from_addr.lower()
+    open_items = [i for i in state.all_items(ctx.store) if state.is_open(i)]
+    involved = [i["id"] for i in open_items if roles.owns(i, sender)]
+    records_by_id = {r["record"]: r for r in ctx.store.all(records.RECORDS)}
+    involved += [
+        i["id"]
+        for i in open_items
+        if i["record"] in records_by_id
+        and roles.same(roles.tracker_of(records_by_id[i["record"]], ctx.rules), sender)
+    ]
+    if stop and not involved:
+        ctx.txn.put(MUTED, sender, {"since": ctx.now.isoformat(), "message_id": ctx.msg.message_id})
+    elif not stop:
+        ctx.txn.delete(MUTED, sender)
+    queue_reply(ctx, Reply("muted", {"stop": stop, "kept": sorted(set(involved))}), "mute")
+    outcome = "muted" if stop and not involved else "resumed" if not stop else "kept on their items' mail"
+    raise Applied(f"{sender}: {outcome}")

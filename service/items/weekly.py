@@ -87,13 +87,19 @@ def digests(
 
 
 def weekly_recipients(
-    all_items: list[Doc], record_docs: dict[str, Doc], rules: Rules, directory: Directory
+    all_items: list[Doc],
+    record_docs: dict[str, Doc],
+    rules: Rules,
+    directory: Directory,
+    muted: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[Doc, list[Doc]]]:
     """Each person and the rows they get: their meetings' as tracker, their department's as head, their own."""
     people: dict[str, Doc] = {}
     rows: dict[str, dict[str, Doc]] = {}
 
-    def give(person: Doc | None, item: Doc) -> None:
+    def give(person: Doc | None, item: Doc, as_head: bool = False) -> None:
+        if as_head and person and str(person.get("email", "")).lower() in muted:
+            return  # a head who wrote 退订
         if not person or not person.get("email"):
             return
         record = record_docs[item["record"]]
@@ -108,7 +114,7 @@ def weekly_recipients(
         if record is None:
             continue
         give(roles.tracker_of(record, rules), item)
-        give(roles.head_of(directory, roles.department_of(item, directory)), item)
+        give(roles.head_of(directory, roles.department_of(item, directory)), item, as_head=True)
         give(item["owner"], item)
     for address, person in sorted(people.items()):
         yield person, sorted(rows[address].values(), key=lambda i: (i["record"], i["no"]))
@@ -132,7 +138,8 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
     queued = 0
     today = now.astimezone(rules.tz).date()
     mails = []
-    for person, owned in weekly_recipients(chosen, record_docs, rules, directory):
+    muted = frozenset(d["key"] for d in store.all("muted"))
+    for person, owned in weekly_recipients(chosen, record_docs, rules, directory, muted):
         key = f"weekly:{week.isoformat()}:{person['email'].lower()}"
         if store.get(OUTBOX, key) is not None:
             continue

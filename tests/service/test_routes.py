@@ -151,3 +151,46 @@ def test_my_items_lists_an_owners_items_and_a_heads_department(tmp_path: Path) -
     assert pipeline.process(_mail("chen.jing", "my items", "my items", "mi2"), "t:mi2").outcome == "rejected"
     listed = _answer(pipeline, "mi2")
     assert "技术部" in listed and "2024-OPS-001#2" in listed and "李娜" in listed
+
+
+def test_a_head_who_unsubscribes_gets_no_weekly_table_until_resume(tmp_path: Path) -> None:
+    from service.items import weekly
+    from tests.conftest import SAMPLES
+    from tests.service.items.test_actions_units import _pipeline
+
+    pipeline = _pipeline(tmp_path)
+    draft = (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    draft = draft.replace(
+        "| 2 | 评估A类功能开发周期 | 陈静 | 技术部 |", "| 2 | 评估A类功能开发周期 | 李娜 | 技术部 |"
+    )
+    assert pipeline.process(_mail("qian.fang", "纪要", draft, "d"), "t:d").outcome == "applied"
+    record = pipeline.store.get(RECORDS, "2024-OPS-001")
+    for n, person in enumerate(record["attendees"]):
+        pipeline.process(
+            _mail(person["email"].partition("@")[0], "Re: [2024-OPS-001] 纪要", "确认", f"c{n}"), f"t:c{n}"
+        )
+
+    def tables_to(address: str) -> list[str]:
+        muted = frozenset(d["key"] for d in pipeline.store.all("muted"))
+        items = state.all_items(pipeline.store)
+        docs = {r["record"]: r for r in pipeline.store.all(RECORDS)}
+        return [
+            i["id"]
+            for person, rows in weekly.weekly_recipients(
+                items, docs, pipeline.rules, pipeline.directory, muted
+            )
+            if person["email"] == address
+            for i in rows
+        ]
+
+    assert "2024-OPS-001#2" in tables_to("chen.jing@example.test"), "陈静 heads 技术部"
+    assert pipeline.process(_mail("chen.jing", "退订", "退订", "u1"), "t:u1").outcome == "applied"
+    assert tables_to("chen.jing@example.test") == []
+    assert "退订" in _answer(pipeline, "u1") and "恢复" in _answer(pipeline, "u1")
+    kept = pipeline.process(_mail("li.na", "unsubscribe", "unsubscribe", "u2"), "t:u2")
+    assert "kept" in kept.reason and "2024-OPS-001#2" in _answer(pipeline, "u2"), (
+        "an owner stays on her item's mail"
+    )
+    assert "2024-OPS-001#2" in tables_to("li.na@example.test")
+    assert pipeline.process(_mail("chen.jing", "恢复", "恢复", "u3"), "t:u3").outcome == "applied"
+    assert "2024-OPS-001#2" in tables_to("chen.jing@example.test")

@@ -14,6 +14,7 @@ from typing import Any
 from parsers.classify import Classification
 from parsers.message import InboundMessage
 from parsers.people import Directory
+from parsers.reply_text import read_reply
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.outcomes import Reply
@@ -41,6 +42,13 @@ class Context:
     # What follows a record's confirmation (assigning its items) lives in a layer above the
     # minutes; the pipeline hands it down here instead of minutes/ importing items/.
     on_confirmed: Callable[[Context, Doc], None] | None = None
+
+
+def visible_text(ctx: Context) -> str:
+    """What the person wrote (quotes and signatures removed), read once per message."""
+    if "visible" not in ctx.facts:
+        ctx.facts["visible"] = read_reply(ctx.msg.text, ctx.msg.html).text
+    return str(ctx.facts["visible"])
 
 
 def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:

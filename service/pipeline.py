@@ -24,7 +24,7 @@ from typing import Any
 from parsers.classify import Kind, classify
 from parsers.message import InboundMessage, parse_message
 from parsers.people import Directory
-from service.context import Context, queue_reply
+from service.context import Context, queue_reply, visible_text
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import LiveDirectory
@@ -33,7 +33,7 @@ from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.outbox import Outbox, OutgoingMail, secret_of
 from service.mail.render import language_of, render
-from service.stages import STAGES, assign_items, automatic_policy, visible
+from service.stages import STAGES, assign_items, automatic_policy
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class Pipeline:
         ):
             return
         if repeatable:
-            loops.note_received(txn, sender, ctx.msg.subject, visible(ctx), ctx.now)
+            loops.note_received(txn, sender, ctx.msg.subject, visible_text(ctx), ctx.now)
         for mail in ctx.replies:
             if mail.key in queued and sender.lower() in {a.lower() for a in mail.to}:
                 text, _ = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})

@@ -33,8 +33,7 @@ from parsers.classify import Kind
 from parsers.command_types import CommandReading
 from parsers.intent import Intent, before_our_mail, read_intent
 from parsers.model import Finding, Minutes
-from parsers.reply_text import read_reply
-from service.context import Context
+from service.context import Context, visible_text
 from service.core.outcomes import Ignored, Rejected, Reply
 from service.core.store import Doc
 from service.items import commands, receipts
@@ -102,8 +101,7 @@ class Letter:
 
     @cached_property
     def text(self) -> str:
-        visible = read_reply(self.ctx.msg.text, self.ctx.msg.html).text
-        return before_our_mail(visible, answers.intent_words(self.ctx.rules.intent))
+        return before_our_mail(visible_text(self.ctx), answers.intent_words(self.ctx.rules.intent))
 
     @cached_property
     def commands(self) -> CommandReading:

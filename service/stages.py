@@ -8,9 +8,8 @@ from collections.abc import Callable
 
 from parsers.authresults import Verdict, verdict
 from parsers.classify import LOOP_HEADER, AutomaticPolicy, Kind, classify
-from parsers.reply_text import read_reply
 from service import routes
-from service.context import Context
+from service.context import Context, visible_text
 from service.core.config import Rules, Settings
 from service.core.outcomes import Ignored
 from service.core.store import Doc
@@ -135,7 +134,7 @@ def authenticate(ctx: Context) -> None:
 def stop_loops(ctx: Context) -> None:
     """An auto-responder without headers: a repeat, an echo of our mail, or past the answer limit."""
     sender, rules = ctx.msg.from_addr, ctx.rules.loops
-    echoed = loops.echo(ctx.txn, sender, ctx.msg.subject, visible(ctx), ctx.now, rules)
+    echoed = loops.echo(ctx.txn, sender, ctx.msg.subject, visible_text(ctx), ctx.now, rules)
     if echoed:
         raise Ignored(echoed)
     limited = loops.over_limit(ctx.txn, sender, ctx.now, rules)
@@ -161,12 +160,6 @@ def _tell_recorder_of_loop(ctx: Context, why: str) -> None:
             context={"record": record["record"], "address": ctx.msg.from_addr, "why": why},
         )
     )
-
-
-def visible(ctx: Context) -> str:
-    if "visible" not in ctx.facts:
-        ctx.facts["visible"] = read_reply(ctx.msg.text, ctx.msg.html).text
-    return str(ctx.facts["visible"])
 
 
 def route(ctx: Context) -> None:

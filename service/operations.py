@@ -239,9 +239,12 @@ def backup(data_dir: Path, target: Path) -> dict[str, int]:
     import tarfile
 
     store = Store(data_dir, read_only=True)
-    snapshot = json.dumps(store.snapshot(), ensure_ascii=False, separators=(",", ":")).encode()
+    snapshot = store.snapshot_bytes()
     files = [
-        p for folder in ("raw", "evidence") for p in sorted((data_dir / folder).rglob("*")) if p.is_file()
+        p
+        for folder in ("raw", "evidence", "archive", "outbox")
+        for p in sorted((data_dir / folder).rglob("*"))
+        if p.is_file()
     ]
     files += [p for p in (data_dir / "outbox.key",) if p.exists()]
     partial = target.with_name(f".{target.name}.partial")

@@ -31,6 +31,7 @@ from service.core.directory import LiveDirectory
 from service.core.outcomes import Applied, Outcome, OutcomeKind
 from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
+from service.mail.bodies import BodyFiles
 from service.mail.outbox import Outbox, OutgoingMail, secret_of
 from service.mail.render import language_of, render
 from service.stages import STAGES, assign_items, automatic_policy
@@ -59,7 +60,11 @@ class Pipeline:
         self.rules = rules
         self.store = store
         self.clock = clock
-        self.outbox = Outbox(settings.address, rules.service.display_name, secret_of(settings.data_dir))
+        bodies = BodyFiles(settings.data_dir)
+        store.before_sync.append(bodies.sync)  # a committed outbox entry always finds its body
+        self.outbox = Outbox(
+            settings.address, rules.service.display_name, secret_of(settings.data_dir), bodies
+        )
         self.policy = automatic_policy(rules, settings)
         self.archive_dir = settings.data_dir / "raw"
         self._directory = LiveDirectory(settings.directory_path)

@@ -32,7 +32,7 @@ def tick(
     directory = directory or Directory()
     queued = 0
     failing = {d["key"] for d in store.find(ADDRESSES, lambda d: d.get("state") == "failing")}
-    for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
+    for record in store.query(records.RECORDS, "state", State.AWAITING.value):
         window = record.get("window", {})
         deadline = datetime.fromisoformat(window["deadline"])
         due_close = now >= deadline and not window.get("closed")
@@ -60,7 +60,7 @@ def tick(
 def _revisions_due(store: Store, outbox: Outbox, now: datetime) -> int:
     """A record in revision past its revision deadline: the recorder reminded, the host told, once."""
     queued = 0
-    for record in store.find(records.RECORDS, lambda doc: doc.get("state") in _IN_REVISION):
+    for record in (r for s in _IN_REVISION for r in store.query(records.RECORDS, "state", s.value)):
         mails = objections.revision_due_mails(record, now)
         if not mails:
             continue
@@ -149,7 +149,7 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The soonest moment a tick has something to do, so the daemon wakes for it."""
     later = followup.next_due(store, rules, now)
     moments: list[datetime] = [later] if later else []
-    for record in store.find(records.RECORDS, lambda doc: doc.get("state") == State.AWAITING):
+    for record in store.query(records.RECORDS, "state", State.AWAITING.value):
         window = record.get("window", {})
         if window.get("closed"):
             continue
@@ -157,7 +157,7 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
         moments.append(deadline)
         if not window.get("reminded"):
             moments.append(_reminder_time(deadline, rules))
-    for record in store.find(records.RECORDS, lambda doc: doc.get("state") in _IN_REVISION):
+    for record in (r for s in _IN_REVISION for r in store.query(records.RECORDS, "state", s.value)):
         revision = record.get("revision")
         if revision and not revision.get("told"):
             moments.append(datetime.fromisoformat(revision["deadline"]))

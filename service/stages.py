@@ -62,9 +62,7 @@ def _tell_of_bounce(ctx: Context, address: str) -> None:
     """A hard bounce changes what happens: the recorder hears of an attendee at once, and an
     owner's open items go to their department head, since the owner cannot be reached."""
     address = address.lower()
-    for record in ctx.store.find(
-        records.RECORDS, lambda r: any(p["email"].lower() == address for p in r["attendees"])
-    ):
+    for record in ctx.store.query(records.RECORDS, "attendee", address):
         context = {"record": record["record"], "name": record["name"], "address": address, "items": []}
         if record["state"] != State.CONFIRMED:
             ctx.replies.append(

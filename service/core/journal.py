@@ -1,8 +1,11 @@
 """The store's journal format: one JSON line per operation, a commit line per transaction.
 
 Each line is {"c": CRC-32 of the entry, "e": entry}; an entry is {"t": table, "k": key,
-"d": document or null} or {"commit": number of operations}. Lines written before checksums
-(the bare entry) are still read, once, and then checkpointed away.
+"d": document or null} or {"commit": number of operations}. The checksum covers the entry
+exactly as written (compact JSON, keys in the document's own order), so a document already
+encoded for the store is written as it is, never encoded twice. Lines of the earlier formats
+(the bare entry; a checksum over the entry with sorted keys) are still read, once, and then
+checkpointed away.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Batch = dict[tuple[str, str], dict[str, Any] | None]
+EncodedBatch = dict[tuple[str, str], str | None]  # documents as compact JSON text
 
 
 class Damaged(Exception):
@@ -28,26 +32,39 @@ class Damaged(Exception):
         self.reason = reason
 
 
+def dumps(value: Any) -> str:
+    """The one encoding of a document, in memory, in the journal and in the snapshot."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _crc(payload: str) -> str:
     return f"{zlib.crc32(payload.encode()) & 0xFFFFFFFF:08x}"
 
 
-def _payload(entry: Any) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+def _line(payload: str) -> str:
+    return f'{{"c":"{_crc(payload)}","e":{payload}}}'
 
 
-def encode(entry: dict[str, Any]) -> str:
-    return json.dumps({"c": _crc(_payload(entry)), "e": entry}, ensure_ascii=False, separators=(",", ":"))
-
-
-def transaction_lines(ops: Batch) -> bytes:
-    lines = [encode({"t": t, "k": k, "d": d}) for (t, k), d in ops.items()]
-    lines.append(encode({"commit": len(ops)}))
+def transaction_lines(ops: EncodedBatch) -> bytes:
+    lines = [
+        _line(f'{{"t":{dumps(t)},"k":{dumps(k)},"d":{"null" if d is None else d}}}')
+        for (t, k), d in ops.items()
+    ]
+    lines.append(_line(dumps({"commit": len(ops)})))
     return ("\n".join(lines) + "\n").encode()
 
 
-def decode(line: bytes) -> dict[str, Any]:
-    """One journal line, its checksum verified; ValueError says what is wrong with it."""
+def _checksum_holds(entry: Any, crc: Any) -> bool:
+    if _crc(dumps(entry)) == crc:
+        return True
+    # Lines written before 2026-11-23 checksummed the entry with sorted keys.
+    return _crc(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)) == crc
+
+
+def decode(line: bytes) -> tuple[dict[str, Any], bool]:
+    """One journal line, its checksum verified, and whether it is of an earlier format.
+
+    ValueError says what is wrong with it."""
     try:
         outer = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -55,9 +72,10 @@ def decode(line: bytes) -> dict[str, Any]:
     if not isinstance(outer, dict):
         raise ValueError("not an object")
     entry: Any = outer
-    if "c" in outer:
+    legacy = "c" not in outer
+    if not legacy:
         entry = outer.get("e")
-        if not isinstance(entry, dict) or _crc(_payload(entry)) != outer["c"]:
+        if not isinstance(entry, dict) or not _checksum_holds(entry, outer["c"]):
             raise ValueError("checksum mismatch")
     if "commit" in entry:
         if not isinstance(entry["commit"], int):
@@ -66,33 +84,45 @@ def decode(line: bytes) -> dict[str, Any]:
         raise ValueError("an operation without table and key")
     elif entry.get("d") is not None and not isinstance(entry.get("d"), dict):
         raise ValueError("a document that is not an object")
-    return dict(entry)
+    return dict(entry), legacy
 
 
-def replay(path: Path) -> Iterator[Batch]:
-    """Every committed transaction in order; a torn last transaction is dropped, other damage raised."""
-    if not path.exists():
-        return
-    lines = path.read_bytes().split(b"\n")
-    batch: Batch = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            entry = decode(line)
-        except ValueError as exc:
-            if number >= len(lines) - 1:
-                log.warning("journal ends in a torn write; dropping the unfinished transaction")
-                return
-            raise Damaged(number, f"is damaged ({exc})") from exc
-        if "commit" in entry:
-            if entry["commit"] != len(batch):
-                raise Damaged(
-                    number, f"closes {entry['commit']} operation(s) but {len(batch)} came before it"
-                )
-            yield batch
-            batch = {}
-        else:
-            batch[(entry["t"], entry["k"])] = entry.get("d")
-    if batch:
-        log.warning("dropping %d journal operations without a commit line", len(batch))
+class Replay:
+    """Every committed transaction of a journal file, in order.
+
+    A torn last transaction is dropped; damage anywhere else raises Damaged. `legacy` is true
+    once a line of an earlier format was read, so the caller can checkpoint it away."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.legacy = False
+        self.operations = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        if not self.path.exists():
+            return
+        lines = self.path.read_bytes().split(b"\n")
+        batch: Batch = {}
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry, legacy = decode(line)
+            except ValueError as exc:
+                if number >= len(lines) - 1:
+                    log.warning("journal ends in a torn write; dropping the unfinished transaction")
+                    return
+                raise Damaged(number, f"is damaged ({exc})") from exc
+            self.legacy |= legacy
+            if "commit" in entry:
+                if entry["commit"] != len(batch):
+                    raise Damaged(
+                        number, f"closes {entry['commit']} operation(s) but {len(batch)} came before it"
+                    )
+                self.operations += len(batch)
+                yield batch
+                batch = {}
+            else:
+                batch[(entry["t"], entry["k"])] = entry.get("d")
+        if batch:
+            log.warning("dropping %d journal operations without a commit line", len(batch))

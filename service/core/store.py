@@ -1,12 +1,32 @@
-"""The only module that knows TinyDB.
+"""The store: the only module that knows TinyDB, and the one interface the workflow uses.
 
-TinyDB's own JSONStorage rewrites the whole file in place on every write: slow
-for a growing ledger and torn by a crash mid-write. Here TinyDB holds the data
-in memory; each committed transaction is appended to a journal and fsynced (one
-small write per message), and a checkpoint writes the TinyDB file atomically
-(temp file, fsync, rename) and empties the journal. Opening replays the
-journal: a transaction without its commit line was never acknowledged and is
-dropped; damage anywhere else stops the service with the reason.
+The interface, all of it (a PostgreSQL backend goes behind these and nothing else):
+
+    get(table, key)              one document, from the hot store or else the archive; a
+                                 fresh copy the caller may edit (edits reach the store only
+                                 through a transaction)
+    query(table, index, value)   the hot documents an index files under value
+    keys(table, index, value)    their keys only, without reading the documents
+    indexed(table, index)        {key: value} of an index, for range questions (what is due)
+    all(table)                   every hot document of a small table (people, counters)
+    count(table)                 how many hot documents a table has
+    transaction()                yields a Transaction: get, put, delete; committed together
+    archive(table, keys, ...)    move finished documents to the archive of a period
+    archived(table) / summaries(table)   read the archive on demand
+    sync(), checkpoint()         for the daemon: durability and compaction
+
+Indexes are declared by the workflow modules with `define_index(table, name, values)`, next
+to the code that asks them; the store keeps them current on every write.
+
+The hot store holds live work only, as compact JSON text in memory (a read decodes one
+document, never copies a table). db.json is TinyDB's file format ({table: {id: doc}}), so
+TinyDB opens it, and TinyDB reads it here; TinyDB's own JSONStorage is not used to write,
+because it rewrites the whole file in place on every write: slow for a growing ledger and
+torn by a crash mid-write. Instead each committed transaction is appended to a journal and
+fsynced (one small write per message), and a checkpoint writes db.json atomically (temp file,
+fsync, rename) and empties the journal. Opening replays the journal: a transaction without
+its commit line was never acknowledged and is dropped; damage anywhere else stops the service
+with the reason. Opening and closing checkpoint only when the journal has grown long.
 
 Every journal line carries a CRC-32 of its content, and each commit line the number of
 operations it closes, so damage is found and named, never glued or accepted. A failed
@@ -15,37 +35,42 @@ written, and raised as StoreUnavailable: the message is retried later, not quara
 A missing or empty db.json in a data directory that holds anything else is refused: a new
 store is made only in an empty directory or by `minutesd init`. One daemon per directory:
 the lock is an flock on the directory itself, so deleting minutesd.lock lets nobody in.
-
-The interface the workflow uses is small: `get`, `all`, `find`, `count`, and `transaction()`
-yielding a Transaction with `get`, `put`, `delete`; `sync()` and `checkpoint()` for the daemon.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import fcntl
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-from tinydb.storages import Storage
+from tinydb.storages import JSONStorage
 
 from service.core import journal
+from service.core.archive import Archive
 from service.core.files import fsync_dir, holds_something, write_atomically
 
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
+IndexValues = Callable[[Doc], Iterable[Hashable]]
 
 SNAPSHOT = "db.json"
 JOURNAL = "journal.jsonl"
 LOCKFILE = "minutesd.lock"
+ARCHIVE = "archive"
+
+_INDEXES: dict[str, dict[str, IndexValues]] = {}
+
+
+def define_index(table: str, name: str, values: IndexValues) -> None:
+    """File every document of `table` under the values `values(doc)` gives, for query()."""
+    _INDEXES.setdefault(table, {})[name] = values
 
 
 class StoreError(Exception):
@@ -65,29 +90,16 @@ class StoreUnavailable(StoreError):
 
 
 # What a data directory holds besides the store: if any of it is there, the store is not new.
-_HISTORY = ("raw", "evidence", "outbox", JOURNAL)
-
-
-class _MemoryStorage(Storage):
-    """TinyDB storage whose data lives in memory; Store persists it."""
-
-    def __init__(self, data: dict[str, dict[str, Doc]]) -> None:
-        self.data = data
-
-    def read(self) -> dict[str, dict[str, Doc]]:
-        return self.data
-
-    def write(self, data: dict[str, dict[str, Doc]]) -> None:
-        self.data = data
+_HISTORY = ("raw", "evidence", "outbox", ARCHIVE, JOURNAL)
 
 
 class Transaction:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.pending: dict[tuple[str, str], Doc | None] = {}
+        self.pending: journal.EncodedBatch = {}
 
     def put(self, table: str, key: str, doc: Doc) -> None:
-        self.pending[(table, key)] = dict(doc, key=key)
+        self.pending[(table, key)] = journal.dumps(dict(doc, key=key))
 
     def delete(self, table: str, key: str) -> None:
         self.pending[(table, key)] = None
@@ -95,8 +107,32 @@ class Transaction:
     def get(self, table: str, key: str) -> Doc | None:
         if (table, key) in self.pending:
             pending = self.pending[(table, key)]
-            return copy.deepcopy(dict(pending)) if pending is not None else None
+            return json.loads(pending) if pending is not None else None
         return self._store.get(table, key)
+
+
+class _Index:
+    """value → keys, and key → values, of one index over one table."""
+
+    def __init__(self, values: IndexValues) -> None:
+        self.values = values
+        self.keys_of: dict[Hashable, set[str]] = {}
+        self.values_of: dict[str, tuple[Hashable, ...]] = {}
+
+    def file(self, key: str, doc: Doc | None) -> None:
+        for value in self.values_of.pop(key, ()):
+            keys = self.keys_of.get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.keys_of[value]
+        if doc is None:
+            return
+        values = tuple(dict.fromkeys(v for v in self.values(doc) if v is not None))
+        if values:
+            self.values_of[key] = values
+            for value in values:
+                self.keys_of.setdefault(value, set()).add(key)
 
 
 class Store:
@@ -109,19 +145,21 @@ class Store:
         self._journal: Any = None
         self._journal_ops = 0
         self._unsynced = False
-        self._ids: dict[str, dict[str, int]] = {}
-        self._next_id: dict[str, int] = {}
+        self._docs: dict[str, dict[str, str]] = {}
+        self._indexes: dict[tuple[str, str], _Index] = {}
         self.checkpoint_every = 5000
+        self.before_sync: list[Callable[[], None]] = []  # files a journal entry names, made durable first
+        self.archive_files = Archive(data_dir / ARCHIVE)
         data_dir.mkdir(parents=True, exist_ok=True)
         if not read_only:
             self._lock()
         try:
-            self.db = TinyDB(self._load_snapshot(), storage=_MemoryStorage)
-            self._storage: _MemoryStorage = self.db.storage  # type: ignore[assignment]
-            self._index()
-            for ops in self._replay():
-                self._apply(ops)
-            if not read_only:
+            self._docs = self._load_snapshot()
+            replay = journal.Replay(data_dir / JOURNAL)
+            for ops in self._replay(replay):
+                self._apply({k: None if d is None else journal.dumps(d) for k, d in ops.items()})
+            self._journal_ops = replay.operations
+            if not read_only and (replay.legacy or not (data_dir / SNAPSHOT).exists()):
                 self.checkpoint()
         except BaseException:
             self._unlock()
@@ -153,7 +191,7 @@ class Store:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _load_snapshot(self) -> dict[str, dict[str, Doc]]:
+    def _load_snapshot(self) -> dict[str, dict[str, str]]:
         snapshot = self.data_dir / SNAPSHOT
         raw = snapshot.read_bytes() if snapshot.exists() else None
         if not raw:
@@ -168,7 +206,7 @@ class Store:
                 )
             return {}
         try:
-            data = json.loads(raw)
+            data = JSONStorage(str(snapshot), access_mode="r").read()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreCorrupt(
                 f"the database {snapshot} cannot be read ({exc}); it was not reset. "
@@ -176,47 +214,85 @@ class Store:
             ) from exc
         if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
             raise StoreCorrupt(f"the database {snapshot} is not a TinyDB file; it was not reset")
-        return data
+        docs: dict[str, dict[str, str]] = {}
+        for table, rows in data.items():
+            docs[table] = {doc["key"]: journal.dumps(doc) for doc in rows.values() if "key" in doc}
+        return docs
 
-    def _replay(self) -> Iterator[journal.Batch]:
-        path = self.data_dir / JOURNAL
+    def _replay(self, replay: journal.Replay) -> Iterator[journal.Batch]:
         try:
-            yield from journal.replay(path)
+            yield from replay
         except journal.Damaged as exc:
             raise StoreCorrupt(
-                f"{path} {exc}; it was not reset. Restore a backup; `minutesd fsck` names what else is affected."
+                f"{replay.path} {exc}; it was not reset. Restore a backup; `minutesd fsck` names what else is affected."
             ) from exc
-
-    def _index(self) -> None:
-        self._ids = {}
-        self._next_id = {}
-        for table, rows in self._storage.data.items():
-            ids = {doc["key"]: int(doc_id) for doc_id, doc in rows.items() if "key" in doc}
-            self._ids[table] = ids
-            self._next_id[table] = max((int(i) for i in rows), default=0) + 1
 
     # -- reading -----------------------------------------------------------
 
     def get(self, table: str, key: str) -> Doc | None:
-        doc_id = self._ids.get(table, {}).get(key)
-        if doc_id is None:
-            return None
-        doc = self._storage.data[table].get(str(doc_id))
-        # Deep copies: a caller's edit must reach the store only through a transaction.
-        return copy.deepcopy(dict(doc)) if doc is not None else None
+        """The document, hot or archived; the caller's copy, so its edits change nothing here."""
+        encoded = self._docs.get(table, {}).get(key)
+        if encoded is not None:
+            return dict(json.loads(encoded))
+        return self.archive_files.get(table, key)
 
     def all(self, table: str) -> list[Doc]:
-        return [copy.deepcopy(dict(doc)) for doc in self.db.table(table).all()]
+        return [json.loads(doc) for doc in self._docs.get(table, {}).values()]
 
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
+        """Hot documents that satisfy predicate: reads the whole table, so only for small ones."""
         return [doc for doc in self.all(table) if predicate(doc)]
 
-    def snapshot(self) -> dict[str, dict[str, Doc]]:
-        """The whole store as the checkpoint would write it (for backups)."""
-        return copy.deepcopy(self._storage.data)
+    def query(self, table: str, index: str, value: Hashable) -> list[Doc]:
+        rows = self._docs.get(table, {})
+        return [json.loads(rows[key]) for key in sorted(self.keys(table, index, value)) if key in rows]
+
+    def keys(self, table: str, index: str, value: Hashable) -> set[str]:
+        return set(self._index(table, index).keys_of.get(value, ()))
+
+    def indexed(self, table: str, index: str) -> dict[str, tuple[Hashable, ...]]:
+        return dict(self._index(table, index).values_of)
+
+    def _index(self, table: str, name: str) -> _Index:
+        index = self._indexes.get((table, name))
+        if index is None:
+            values = _INDEXES.get(table, {}).get(name)
+            if values is None:
+                raise KeyError(f"no index {name!r} is defined on {table!r}")
+            index = _Index(values)
+            for key, encoded in self._docs.get(table, {}).items():
+                index.file(key, json.loads(encoded))
+            self._indexes[(table, name)] = index
+        return index
 
     def count(self, table: str) -> int:
-        return len(self._storage.data.get(table, {}))
+        return len(self._docs.get(table, {}))
+
+    def tables(self) -> list[str]:
+        return sorted(t for t, rows in self._docs.items() if rows)
+
+    def archived(self, table: str, periods: Iterable[str] | None = None) -> Iterator[Doc]:
+        """Archived documents of a table that are not hot again, read from their files."""
+        hot = self._docs.get(table, {})
+        for key, doc in self.archive_files.documents(table, periods):
+            if key not in hot:
+                yield doc
+
+    def summaries(self, table: str) -> Iterator[tuple[str, str, Doc]]:
+        """(key, period, summary) of archived documents that are not hot again."""
+        hot = self._docs.get(table, {})
+        for key, period, summary in self.archive_files.summaries(table):
+            if key not in hot:
+                yield key, period, summary
+
+    def snapshot_bytes(self) -> bytes:
+        """The hot store as the checkpoint writes it (for backups): TinyDB's file format."""
+        tables = []
+        for table, rows in self._docs.items():
+            if rows:
+                body = ",".join(f'"{n}":{doc}' for n, doc in enumerate(rows.values(), 1))
+                tables.append(f"{journal.dumps(table)}:{{{body}}}")
+        return ("{" + ",".join(tables) + "}").encode()
 
     # -- writing -----------------------------------------------------------
 
@@ -234,8 +310,36 @@ class Store:
         if txn.pending:
             self._commit(txn.pending, durable)
 
+    def archive(
+        self, table: str, keys: Iterable[str], period: str, summary: Callable[[Doc], Doc] | None = None
+    ) -> int:
+        """Move hot documents to the archive of `period`; afterwards get() still finds them."""
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        rows = self._docs.get(table, {})
+        moving = [(key, rows[key]) for key in keys if key in rows]
+        if not moving:
+            return 0
+        try:
+            self.archive_files.write(
+                period,
+                table,
+                ((key, doc, summary(json.loads(doc)) if summary else None) for key, doc in moving),
+            )
+        except OSError as exc:
+            raise StoreUnavailable(f"could not write the archive ({exc}); nothing was moved") from exc
+        with self.transaction() as txn:
+            for key, _ in moving:
+                txn.delete(table, key)
+        return len(moving)
+
     def sync(self) -> None:
         """Make every committed transaction durable."""
+        try:
+            for hook in self.before_sync:
+                hook()
+        except OSError as exc:
+            raise StoreUnavailable(f"could not make the files of the journal durable ({exc})") from exc
         if self._journal is not None and self._unsynced:
             try:
                 self._journal.flush()
@@ -246,7 +350,7 @@ class Store:
         if self._journal_ops >= self.checkpoint_every:
             self.checkpoint()
 
-    def _commit(self, ops: dict[tuple[str, str], Doc | None], durable: bool = True) -> None:
+    def _commit(self, ops: journal.EncodedBatch, durable: bool = True) -> None:
         if self._journal is None:
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
         good = self._journal.tell()
@@ -277,43 +381,40 @@ class Store:
         finally:
             os.close(fd)
 
-    def _apply(self, ops: dict[tuple[str, str], Doc | None]) -> None:
-        data = self._storage.data
-        for (table, key), doc in ops.items():
-            rows = data.setdefault(table, {})
-            ids = self._ids.setdefault(table, {})
-            doc_id = ids.get(key)
-            if doc is None:
-                if doc_id is not None:
-                    rows.pop(str(doc_id), None)
-                    del ids[key]
-                continue
-            if doc_id is None:
-                doc_id = self._next_id.get(table, 1)
-                self._next_id[table] = doc_id + 1
-                ids[key] = doc_id
-            rows[str(doc_id)] = doc
-        for table in {t for t, _ in ops}:
-            self.db.table(table).clear_cache()
+    def _apply(self, ops: journal.EncodedBatch) -> None:
+        for (table, key), encoded in ops.items():
+            rows = self._docs.setdefault(table, {})
+            if encoded is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = encoded
+            indexes = [index for (t, _), index in self._indexes.items() if t == table]
+            if indexes:
+                doc = None if encoded is None else json.loads(encoded)
+                for index in indexes:
+                    index.file(key, doc)
 
     def checkpoint(self) -> None:
         if self._journal is not None:
             self._journal.flush()
-        payload = json.dumps(self._storage.data, ensure_ascii=False, separators=(",", ":"))
-        write_atomically(self.data_dir / SNAPSHOT, payload.encode())
+        write_atomically(self.data_dir / SNAPSHOT, self.snapshot_bytes())
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        journal = self.data_dir / JOURNAL
-        if journal.exists():
-            journal.unlink()
+        path = self.data_dir / JOURNAL
+        if path.exists():
+            path.unlink()
             fsync_dir(self.data_dir)
         self._journal_ops = 0
 
     def close(self) -> None:
         if not self.read_only and self._lock_fd is not None:
-            self.checkpoint()
-        self.db.close()
+            if self._journal_ops >= self.checkpoint_every:
+                self.checkpoint()
+            elif self._journal is not None:
+                self.sync()
+                self._journal.close()
+                self._journal = None
         self._unlock()
 
     def __enter__(self) -> Store:

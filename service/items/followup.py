@@ -45,13 +45,17 @@ def _due_item_mails(item: Doc, rules: Rules, calendar: WorkCalendar, now: dateti
 
 def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory) -> int:
     calendar = work_calendar(rules.calendar)
+    unfinished = state.unfinished_items(store)
     confirmed = {
-        r["record"]: r for r in store.find(records.RECORDS, lambda d: d.get("state") == State.CONFIRMED)
+        number: record
+        for number in sorted({i["record"] for i in unfinished})
+        if (record := store.get(records.RECORDS, number)) is not None
+        and record.get("state") == State.CONFIRMED
     }
     queued = 0
     pending: dict[str, list[tuple[Doc, str, str]]] = {}
-    for item in store.find(state.ITEMS, lambda d: d["status"] in state.OPEN and bool(d.get("assigned_at"))):
-        if item["record"] not in confirmed:
+    for item in unfinished:
+        if not (state.is_open(item) and item.get("assigned_at")) or item["record"] not in confirmed:
             continue
         for purpose, key in _due_item_mails(item, rules, calendar, now):
             if store.get(OUTBOX, key) is None:
@@ -140,7 +144,9 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The next moment any item, digest or weekly table falls due, so the daemon wakes for it."""
     calendar = work_calendar(rules.calendar)
     moments = [last_weekly_moment(rules, now) + timedelta(days=7)]
-    for item in store.find(state.ITEMS, lambda d: d["status"] in state.OPEN and bool(d.get("assigned_at"))):
+    for item in state.open_items(store):
+        if not item.get("assigned_at"):
+            continue
         moments += [m for _, m in item_moments(item, rules, calendar) if m > now]
     tomorrow = calendar.working_day_after(now.astimezone(rules.tz).date(), 1)
     moments.append(at(tomorrow, rules.actions.daily_digest_time, rules))

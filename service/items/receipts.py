@@ -76,7 +76,7 @@ def help_for(ctx: Context, how: str) -> None:
     """A directory person wrote something that is neither minutes nor about a known record:
     how to use the service, and their own open items with the ids to answer with."""
     sender = ctx.msg.from_addr.lower()
-    every = [i for i in state.all_items(ctx.store) if state.is_open(i)]
+    every = state.open_items(ctx.store)
 
     def row(item: Doc) -> dict[str, Any]:
         return {"id": item["id"], "title": item["title"], "due": item["due"], "status": item["status"],
@@ -118,9 +118,13 @@ def mute_word(text: str, words: list[str]) -> bool:
 def mute(ctx: Context, stop: bool) -> None:
     """退订 stops the weekly tables a head gets; owners and trackers of open items stay on them."""
     sender = ctx.msg.from_addr.lower()
-    open_items = [i for i in state.all_items(ctx.store) if state.is_open(i)]
+    open_items = state.open_items(ctx.store)
     involved = [i["id"] for i in open_items if roles.owns(i, sender)]
-    records_by_id = {r["record"]: r for r in ctx.store.all(records.RECORDS)}
+    records_by_id = {
+        number: record
+        for number in {i["record"] for i in open_items}
+        if (record := ctx.store.get(records.RECORDS, number)) is not None
+    }
     involved += [
         i["id"]
         for i in open_items

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from service.core.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction, define_index
 
 ITEMS = "items"
 
@@ -29,6 +29,9 @@ class Status(StrEnum):
 
 OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DELAYED, Status.BLOCKED)
 CLOSED = (Status.DONE, Status.CANCELLED)
+
+define_index(ITEMS, "unfinished", lambda item: [True] if item.get("status") not in CLOSED else [])
+define_index(ITEMS, "record", lambda item: [item.get("record")])
 
 
 class ItemEvent(StrEnum):
@@ -154,8 +157,19 @@ def of_record(store: Store | Transaction, record: Doc) -> list[Doc]:
     return [item for item in found if item is not None]
 
 
-def all_items(store: Store) -> list[Doc]:
-    return sorted(store.all(ITEMS), key=lambda i: (i["record"], i["no"]))
+def all_items(store: Store, *, archived: bool = False) -> list[Doc]:
+    """The items of the hot store (open work and what closed lately); with archived, all of history."""
+    found = store.all(ITEMS) + (list(store.archived(ITEMS)) if archived else [])
+    return sorted(found, key=lambda i: (i["record"], i["no"]))
+
+
+def unfinished_items(store: Store) -> list[Doc]:
+    """Items not done or cancelled (open, or waiting for verification), without reading the rest."""
+    return sorted(store.query(ITEMS, "unfinished", True), key=lambda i: (i["record"], i["no"]))
+
+
+def open_items(store: Store) -> list[Doc]:
+    return [item for item in unfinished_items(store) if is_open(item)]
 
 
 def is_open(item: Doc) -> bool:

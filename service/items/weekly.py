@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+WEEKS = "weekly_tables"  # a week whose tables are queued
+
+
 def is_important(record: Doc, rules: Rules) -> bool:
     text = f"{record['name']}\n{record['minutes'].get('meeting', {}).get('name', '')}".lower()
     return bool(record.get("important")) or any(
@@ -124,7 +127,8 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
     moment = last_weekly_moment(rules, now)
     week = moment.date()
     keep_since = moment - timedelta(days=rules.actions.weekly.keep_closed_days)
-    record_docs = {r["record"]: r for r in store.all(records.RECORDS)}
+    if store.get(WEEKS, week.isoformat()) is not None:
+        return 0  # this week's tables are queued: no wake-up reads the items again until the next
 
     def shown(item: Doc) -> bool:
         if not assigned_by(item, moment):
@@ -135,6 +139,11 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
         return datetime.fromisoformat(closed_at) >= keep_since
 
     chosen = [i for i in state.all_items(store) if shown(i)]
+    record_docs = {
+        number: record
+        for number in sorted({i["record"] for i in chosen})
+        if (record := store.get(records.RECORDS, number)) is not None
+    }
     queued = 0
     today = now.astimezone(rules.tz).date()
     mails = []
@@ -170,9 +179,10 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
                 ],
             )
         )
+    with store.transaction() as txn:
+        queued += sum(outbox.enqueue(txn, mail, now) for mail in mails)
+        txn.put(WEEKS, week.isoformat(), {"queued": queued, "at": now.isoformat()})
     if mails:
-        with store.transaction() as txn:
-            queued += sum(outbox.enqueue(txn, mail, now) for mail in mails)
         log.info("weekly tracker of %s: %d mail(s)", week, queued)
     return queued
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from parsers.classify import LOOP_HEADER
 from service.core.store import Doc, Store, Transaction
+from service.mail.bodies import BodyFiles
 from service.mail.render import render
 
 TABLE = "outbox"
@@ -81,10 +82,13 @@ def secret_of(data_dir: Path) -> bytes:
 
 
 class Outbox:
-    def __init__(self, address: str, display_name: str, secret: bytes = b"") -> None:
+    def __init__(
+        self, address: str, display_name: str, secret: bytes = b"", bodies: BodyFiles | None = None
+    ) -> None:
         self.address = address
         self.display_name = display_name
         self.secret = secret
+        self.bodies = bodies  # without it (tools and tests with no data directory) bodies stay inline
         self.domain = address.rpartition("@")[2] or "localhost"
 
     def enqueue(self, txn: Transaction, mail: OutgoingMail, now: datetime) -> bool:
@@ -103,7 +107,11 @@ class Outbox:
                 "recipients": sorted({*mail.to, *mail.cc}),
                 "subject": mail.subject,
                 "template": mail.template,
-                "raw": raw.decode("ascii"),
+                **(
+                    {"body": self.bodies.write(message_id, raw)}
+                    if self.bodies
+                    else {"raw": raw.decode("ascii")}
+                ),
                 "created_at": now.isoformat(),
                 "attempts": 0,
                 "next_attempt_at": 0.0,

@@ -18,6 +18,7 @@ import aiosmtplib
 from service.core.config import OutboxRules, ServerSettings
 from service.core.store import Doc, Store
 from service.mail import outbox
+from service.mail.bodies import read_body
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,9 @@ def _drain_batches(
     result: ResultCallback,
 ) -> None:
     while True:
-        batch = outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds)
+        batch = _with_bodies(
+            store, outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds), rules, report
+        )
         if not batch:
             return
         try:
@@ -193,6 +196,22 @@ def _drain_batches(
         except InDoubt as exc:
             log.warning("outbox: connection lost mid-send (%s); waiting for the copy to settle it", exc)
             return
+
+
+def _with_bodies(store: Store, batch: list[Doc], rules: OutboxRules, report: DrainReport) -> list[Doc]:
+    """The batch with each mail's bytes read from its body file; a mail whose body is gone fails
+    at once, visibly (`minutesd check`, `outbox`), rather than blocking the queue."""
+    ready = []
+    for mail in batch:
+        try:
+            mail["raw"] = read_body(store.data_dir, mail).decode("ascii")
+        except (OSError, KeyError, UnicodeDecodeError) as exc:
+            _record(
+                store, mail["key"], PermanentFailure(f"its body file cannot be read ({exc})"), rules, report
+            )
+            continue
+        ready.append(mail)
+    return ready
 
 
 def _record(

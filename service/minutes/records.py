@@ -11,13 +11,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from service.core.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction, define_index
 
 RECORDS = "records"
 COUNTERS = "counters"
 THREADS = "threads"  # Message-ID (ours or the recorder's draft) → record
 WEEKDAYS_ZH = "一二三四五六日"
 REPLY_KEYS = "reply_keys"  # plus-address key → record and the one address it was given to
+
+define_index(RECORDS, "state", lambda record: [record.get("state")])
+define_index(RECORDS, "attendee", lambda record: [p["email"].lower() for p in record.get("attendees", [])])
+define_index(THREADS, "record", lambda thread: [thread.get("record")])
+define_index(REPLY_KEYS, "record", lambda reply_key: [reply_key.get("record")])
 
 
 class State(StrEnum):

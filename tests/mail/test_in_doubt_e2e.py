@@ -14,6 +14,7 @@ import pytest
 
 from service.core.store import Store
 from service.mail import outbox
+from service.mail.bodies import read_body
 from service.mail.outbox import Outbox, OutgoingMail
 from tests.conftest import run_cli, service_env, wait_until
 from tests.mailstack import MailStack
@@ -76,7 +77,7 @@ def _left_in_doubt(stack: MailStack, data: Path, key: str, user: str) -> bytes:
             doc = txn.get(outbox.TABLE, key)
             doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
             txn.put(outbox.TABLE, key, doc)
-        return str(store.get(outbox.TABLE, key)["raw"]).encode()
+        return read_body(store.data_dir, store.get(outbox.TABLE, key))
 
 
 def _count(stack: MailStack, user: str) -> int:

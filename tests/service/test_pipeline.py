@@ -14,6 +14,7 @@ from service.core.config import load_rules, settings_from_env
 from service.core.outcomes import Rejected, Reply
 from service.core.store import Store
 from service.mail import bounces
+from service.mail.bodies import read_body
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import OutboxState
 from service.pipeline import LEDGER, MESSAGES, Pipeline, outcome_counts
@@ -103,7 +104,7 @@ def test_our_own_copy_settles_a_send_left_in_doubt(pipeline: Pipeline) -> None:
     (entry,) = pipeline.store.all(OUTBOX)
     with pipeline.store.transaction() as txn:
         txn.put(OUTBOX, entry["key"], {**entry, "state": OutboxState.SENDING})
-    copy = pipeline.process(entry["raw"].encode(), "maildir:copy")
+    copy = pipeline.process(read_body(pipeline.store.data_dir, entry), "maildir:copy")
     assert copy.outcome == "ignored" and "own copy" in copy.reason
     assert pipeline.store.get(OUTBOX, entry["key"])["state"] == OutboxState.SENT
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from parsers.message import parse_message
 from service.items import state
+from service.mail.bodies import read_body
 from service.minutes.records import RECORDS
 from tests.service.items.test_actions_units import _mail, _two_items_for_zhao_min
 
 
 def _answer(pipeline: Any, message_id: str) -> str:
     keys = pipeline.store.get("messages", f"{message_id}@example.test")["replies"]
-    return parse_message(pipeline.store.get("outbox", keys[-1])["raw"].encode()).text
+    return parse_message(read_body(pipeline.store.data_dir, pipeline.store.get("outbox", keys[-1]))).text
 
 
 def _confirmed(tmp_path: Path) -> Any:
@@ -125,7 +126,7 @@ def test_times_in_mail_are_the_readers_across_midnight_utc(tmp_path: Path) -> No
         pipeline.process(_mail(user, "Re: [2024-OPS-001] 纪要", "确认", f"m{n}"), f"t:m{n}")
     assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
     notice = next(d for d in pipeline.store.all("outbox") if d["key"].endswith(":confirmed"))
-    text = parse_message(notice["raw"].encode()).text
+    text = parse_message(read_body(pipeline.store.data_dir, notice)).text
     assert "2024-05-21 00:30" in text and "2024-05-20 16:30" not in text
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from parsers.message import parse_message
 from service.mail import outbox
+from service.mail.bodies import read_body
 from service.minutes.records import RECORDS
 from service.pipeline import MESSAGES, Pipeline
 from tests.conftest import SAMPLES
@@ -119,7 +120,9 @@ def test_a_guessed_message_id_of_a_queued_mail_does_not_mark_it_sent(tmp_path: P
     )
     pipeline.process(fake, "t:fake")
     assert pipeline.store.get("outbox", queued["key"])["state"] == "pending"
-    copy = queued["raw"].encode()  # our own copy, with our signed loop header, does settle it
+    copy = read_body(
+        pipeline.store.data_dir, queued
+    )  # our own copy, with our signed loop header, does settle it
     pipeline.process(copy, "t:copy")
     assert pipeline.store.get("outbox", queued["key"])["state"] == "sent"
 
@@ -140,5 +143,9 @@ def test_encoded_line_breaks_and_huge_references_get_one_outcome_and_intact_head
     )
     doc = pipeline.store.get(MESSAGES, "x1@example.test")
     for key in doc["replies"]:
-        head = pipeline.store.get("outbox", key)["raw"].split("\r\n\r\n", 1)[0]
+        head = (
+            read_body(pipeline.store.data_dir, pipeline.store.get("outbox", key))
+            .decode()
+            .split("\r\n\r\n", 1)[0]
+        )
         assert "mallory" not in head and all(line[:1] in " \t" or ":" in line for line in head.split("\r\n"))

@@ -28,9 +28,33 @@ def test_commits_survive_reopen_through_journal_and_checkpoint(tmp_path: Path) -
     reopened = Store(tmp_path)
     assert reopened.get("messages", "<a@x>") == {"outcome": "ignored", "key": "<a@x>"}
     assert reopened.get("ledger", "imap:1:1")["message_id"] == "<a@x>"
-    assert not (tmp_path / JOURNAL).exists(), "opening checkpoints the replayed journal"
+    assert (tmp_path / JOURNAL).exists(), "a short journal is replayed, not checkpointed, on opening"
+    assert json.loads((tmp_path / SNAPSHOT).read_text()) == {}, "db.json is not rewritten at start-up"
+    reopened.checkpoint()
+    assert not (tmp_path / JOURNAL).exists()
     data = json.loads((tmp_path / SNAPSHOT).read_text())
     assert list(data["messages"].values()) == [{"outcome": "ignored", "key": "<a@x>"}]
+    reopened.close()
+
+
+def test_a_long_journal_is_checkpointed_on_opening_and_a_short_one_survives_closing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.checkpoint_every = 3
+    with store.transaction() as txn:
+        txn.put("t", "a", {"n": 1})
+    store.close()
+    assert (tmp_path / JOURNAL).exists(), "closing after one transaction leaves the journal as it is"
+    reopened = Store(tmp_path)
+    reopened.checkpoint_every = 3
+    for n in range(2):
+        with reopened.transaction() as txn:
+            txn.put("t", f"b{n}", {"n": n})
+    assert not (tmp_path / JOURNAL).exists(), "the replayed one and two more reach checkpoint_every"
+    assert {d["key"] for d in json.loads((tmp_path / SNAPSHOT).read_text())["t"].values()} == {
+        "a",
+        "b0",
+        "b1",
+    }
     reopened.close()
 
 

@@ -19,6 +19,7 @@ from service.core.config import EvidenceRules, load_rules
 from service.items import evidence, followup, moments, state, tracker, weekly
 from service.items.commands import command_words
 from service.items.state import ItemEvent, ItemRefused, Status
+from service.mail.bodies import read_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEDNESDAY = date(2024, 5, 22)
@@ -276,7 +277,7 @@ def _two_items_for_zhao_min(tmp_path: Path) -> Any:
 def _receipt(pipeline: Any, message_id: str) -> str:
     keys = pipeline.store.get("messages", f"{message_id}@example.test")["replies"]
     answer = [k for k in keys if k.endswith((":item_receipt", ":refusal"))]
-    raw = pipeline.store.get("outbox", answer[-1])["raw"].encode()
+    raw = read_body(pipeline.store.data_dir, pipeline.store.get("outbox", answer[-1]))
     from parsers.message import parse_message
 
     return parse_message(raw).text

@@ -8,6 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 
 from service.items.tracker import COLUMNS, Rate, as_csv, as_xlsx
+from service.mail.bodies import read_body
 from service.mail.outbox import Outbox, OutgoingMail
 
 ROW = dict.fromkeys(COLUMNS, "")
@@ -61,7 +62,7 @@ def test_a_delay_moves_the_owners_calendar_entry_and_a_cancel_removes_it(tmp_pat
     assert delay.outcome == "applied", delay.reason
 
     def calendar(key: str) -> tuple[str, Calendar]:
-        msg = parse_message(pipeline.store.get("outbox", key)["raw"].encode())
+        msg = parse_message(read_body(pipeline.store.data_dir, pipeline.store.get("outbox", key)))
         (ics,) = [a for a in msg.attachments if a.filename.endswith(".ics")]
         return msg.to[0], Calendar.from_ical(ics.data)
 

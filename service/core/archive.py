@@ -1,0 +1,149 @@
+"""The cold half of the store: finished work in per-period files, read on demand.
+
+Layout under DATA_DIR/archive:
+
+    <period>/<table>.jsonl           one archived document a line: {"k": key, "d": doc}
+    <period>/<table>.summary.jsonl   one small line a document, for listings: {"k", "s"}
+    keys/<table>/<xyz>.tsv           key → period and byte offset, bucketed by a hash of the key
+
+A period is the month the documents were archived in ("2026-11"), so retention can drop or
+export whole periods. Files are only appended to. A document is written (and fsynced) before
+its index line, and the hot store forgets it only after both: a crash in between leaves the
+document in both places, where the hot copy wins and the next archiving pass writes it again.
+The newest index line of a key wins; a torn last line of any file is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from service.core.journal import dumps
+
+Doc = dict[str, Any]
+_BUCKETS = 3  # hex digits of the key's hash: 4,096 index files a table
+
+
+class Archive:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # -- writing -----------------------------------------------------------
+
+    def write(self, period: str, table: str, docs: Iterable[tuple[str, str, Doc | None]]) -> None:
+        """Append documents (key, encoded document, summary or None) to a period, durably."""
+        rows = list(docs)
+        if not rows:
+            return
+        folder = self.root / period
+        folder.mkdir(parents=True, exist_ok=True)
+        data_path = folder / f"{table}.jsonl"
+        placed: list[tuple[str, int]] = []
+        with open(data_path, "ab") as data:
+            for key, encoded, _ in rows:
+                placed.append((key, data.tell()))
+                data.write(f'{{"k":{dumps(key)},"d":{encoded}}}\n'.encode())
+            data.flush()
+            os.fdatasync(data.fileno())
+        summaries = [(key, summary) for key, _, summary in rows if summary is not None]
+        if summaries:
+            with open(folder / f"{table}.summary.jsonl", "ab") as fh:
+                fh.write("".join(dumps({"k": k, "s": s}) + "\n" for k, s in summaries).encode())
+                fh.flush()
+                os.fdatasync(fh.fileno())
+        by_bucket: dict[Path, list[str]] = {}
+        for key, offset in placed:
+            by_bucket.setdefault(self._bucket(table, key), []).append(f"{_escape(key)}\t{period}\t{offset}\n")
+        for bucket, lines in by_bucket.items():
+            bucket.parent.mkdir(parents=True, exist_ok=True)
+            with open(bucket, "ab") as fh:
+                fh.write("".join(lines).encode())
+                fh.flush()
+                os.fdatasync(fh.fileno())
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, table: str, key: str) -> Doc | None:
+        place = self._place(table, key)
+        if place is None:
+            return None
+        period, offset = place
+        try:
+            with open(self.root / period / f"{table}.jsonl", "rb") as fh:
+                fh.seek(offset)
+                line = json.loads(fh.readline())
+        except (OSError, ValueError):
+            return None
+        doc = line.get("d") if isinstance(line, dict) and line.get("k") == key else None
+        return doc if isinstance(doc, dict) else None
+
+    def holds(self, table: str, key: str) -> bool:
+        return self._place(table, key) is not None
+
+    def periods(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != "keys")
+
+    def documents(self, table: str, periods: Iterable[str] | None = None) -> Iterator[tuple[str, Doc]]:
+        """Every archived document of a table, the newest copy of each key once, oldest period first."""
+        newest: dict[str, Doc] = {}
+        for period in self.periods() if periods is None else periods:
+            for line in _lines(self.root / period / f"{table}.jsonl"):
+                if isinstance(line.get("d"), dict):
+                    newest.pop(line["k"], None)
+                    newest[line["k"]] = line["d"]
+        yield from newest.items()
+
+    def summaries(self, table: str) -> Iterator[tuple[str, str, Doc]]:
+        """(key, period, summary) of every archived document that has one, the newest copy once."""
+        newest: dict[str, tuple[str, Doc]] = {}
+        for period in self.periods():
+            for line in _lines(self.root / period / f"{table}.summary.jsonl"):
+                if isinstance(line.get("s"), dict):
+                    newest.pop(line["k"], None)
+                    newest[line["k"]] = (period, line["s"])
+        for key, (period, summary) in newest.items():
+            yield key, period, summary
+
+    # -- the key index -------------------------------------------------------
+
+    def _bucket(self, table: str, key: str) -> Path:
+        digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:_BUCKETS]
+        return self.root / "keys" / table / f"{digest}.tsv"
+
+    def _place(self, table: str, key: str) -> tuple[str, int] | None:
+        try:
+            text = self._bucket(table, key).read_text()
+        except OSError:
+            return None
+        wanted = _escape(key)
+        found = None
+        for line in text.split("\n"):
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[0] == wanted and parts[2].isdigit():
+                found = (parts[1], int(parts[2]))
+        return found
+
+
+def _escape(key: str) -> str:
+    return key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _lines(path: Path) -> Iterator[Doc]:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return
+    with fh:
+        for raw in fh:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # a torn last line
+            if isinstance(line, dict) and isinstance(line.get("k"), str):
+                yield line

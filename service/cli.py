@@ -185,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--department", help="only this department's items")
     track.add_argument("--owner", help="only this owner's items (name or address)")
     track.add_argument("--lang", choices=["zh", "en"], help="column headers and statuses in this language")
+    track.add_argument(
+        "--archived",
+        action="store_true",
+        help="also meetings archived after they finished (reads the archive)",
+    )
     track.set_defaults(func=cmd_tracker)
     review = sub.add_parser(
         "report", help="quarterly review: on-time rate by department, slip, items per meeting"

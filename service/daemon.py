@@ -163,8 +163,8 @@ class Daemon:
         moments = [
             (d["next_attempt_at"] if d["state"] == "pending" else d.get("sending_since", 0) + grace)
             - time.time()
-            for d in self.store.all("outbox")
-            if d["state"] in ("pending", "sending")
+            for state in ("pending", "sending")
+            for d in self.store.query(outbox.TABLE, "state", state)
         ]  # a send in doubt is settled within its grace even when nothing else arrives
         due = scheduler.next_due(self.store, self.rules, self.clock.now())
         if due is not None:

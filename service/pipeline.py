@@ -29,10 +29,10 @@ from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import LiveDirectory
 from service.core.outcomes import Applied, Outcome, OutcomeKind
-from service.core.store import Store, StoreUnavailable, Transaction
+from service.core.store import Store, StoreUnavailable, Transaction, define_index
 from service.mail import loops
 from service.mail.bodies import BodyFiles
-from service.mail.outbox import Outbox, OutgoingMail, secret_of
+from service.mail.outbox import Outbox, OutgoingMail, move_bodies_to_files, secret_of
 from service.mail.render import language_of, render
 from service.stages import STAGES, assign_items, automatic_policy
 
@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 MESSAGES = "messages"
 LEDGER = "ledger"
+ARCHIVED_TOTALS = "archived_totals"  # table → {"counts": {outcome or state: number archived}}
+
+define_index(MESSAGES, "outcome", lambda d: [d.get("outcome")])
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Pipeline:
         self.clock = clock
         bodies = BodyFiles(settings.data_dir)
         store.before_sync.append(bodies.sync)  # a committed outbox entry always finds its body
+        move_bodies_to_files(store, bodies)
         self.outbox = Outbox(
             settings.address, rules.service.display_name, secret_of(settings.data_dir), bodies
         )
@@ -309,7 +313,9 @@ class Pipeline:
 
 
 def outcome_counts(store: Store) -> dict[str, int]:
+    """Messages by outcome: the live ones, and those archived (ARCHIVED_TOTALS, kept by archiving)."""
     counts = {kind.value: 0 for kind in OutcomeKind}
-    for doc in store.all(MESSAGES):
-        counts[doc["outcome"]] = counts.get(doc["outcome"], 0) + 1
+    archived = (store.get(ARCHIVED_TOTALS, MESSAGES) or {}).get("counts", {})
+    for outcome, n in [*store.tally(MESSAGES, "outcome").items(), *archived.items()]:
+        counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
     return counts

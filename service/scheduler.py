@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from parsers.intent import Intent
 from parsers.people import Directory
+from service import archiving
 from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import followup, notices
@@ -54,7 +55,9 @@ def tick(
                 queued += outbox.enqueue(txn, mail, now)
             txn.put(records.RECORDS, record["record"], record)
     queued += _revisions_due(store, outbox, now)
-    return queued + followup.tick(store, outbox, rules, now, directory)
+    queued += followup.tick(store, outbox, rules, now, directory)
+    archiving.daily(store, rules, now)
+    return queued
 
 
 def _revisions_due(store: Store, outbox: Outbox, now: datetime) -> int:

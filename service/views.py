@@ -13,7 +13,7 @@ from parsers.people import Directory
 from service.core.clock import Clock
 from service.core.config import Rules, Settings, load_from_env
 from service.core.directory import read_directory
-from service.core.store import Store
+from service.core.store import Doc, Store
 from service.items import state, tracker
 from service.items.status import status_json
 from service.mail.bounces import ADDRESSES
@@ -91,7 +91,8 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     settings, rules, directory, today = _for_tables()
     store = Store(settings.data_dir, read_only=True)
     try:
-        chosen = tracker.select(state.all_items(store), directory, args.department or "", args.owner or "")
+        every = state.all_items(store, archived=args.archived)
+        chosen = tracker.select(every, directory, args.department or "", args.owner or "")
     finally:
         store.close()
     lang = args.lang or rules.service.default_language
@@ -110,26 +111,44 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _meeting(record: Doc) -> Doc:
+    return {
+        "record": record["record"],
+        "name": record["name"],
+        "date": record["minutes"].get("meeting", {}).get("date"),
+        "items": len(record["minutes"].get("items", [])),
+    }
+
+
+def _quarter_from_store(store: Store, start: str, end: str) -> tuple[list[Doc], list[Doc]]:
+    """Live records and items, and the archived records whose meeting or planned dates touch the
+    quarter (chosen from their summaries, so the archive is opened only where it matters)."""
+    meetings = [_meeting(r) for r in store.all(records.RECORDS)]
+    items = state.all_items(store)
+    for number, _, summary in store.summaries(records.RECORDS):
+        planned = summary.get("planned") or []
+        met = start <= (summary.get("date") or "") <= end
+        if not met and not (planned and planned[0] <= end and planned[-1] >= start):
+            continue
+        record = store.get(records.RECORDS, number)
+        if record is not None:
+            meetings.append(_meeting(record))
+            items += state.of_record(store, record)
+    return meetings, items
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     settings, _, directory, today = _for_tables()
     store = Store(settings.data_dir, read_only=True)
     try:
-        meetings = [
-            {
-                "record": r["record"],
-                "name": r["name"],
-                "date": r["minutes"].get("meeting", {}).get("date"),
-                "items": len(r["minutes"].get("items", [])),
-            }
-            for r in store.all(records.RECORDS)
-        ]
-        all_items = state.all_items(store)
-    finally:
-        store.close()
-    try:
-        data = tracker.report(all_items, meetings, directory, args.quarter, today)
+        start, end = tracker.quarter_bounds(args.quarter)
     except ValueError as exc:
         print(f"minutesd report: {exc}", file=sys.stderr)
         return 2
+    try:
+        meetings, all_items = _quarter_from_store(store, start.isoformat(), end.isoformat())
+    finally:
+        store.close()
+    data = tracker.report(all_items, meetings, directory, args.quarter, today)
     print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else tracker.report_text(data))
     return 0

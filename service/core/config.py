@@ -205,8 +205,16 @@ class ActionRules(_Strict):
         return _clock_time(value)
 
 
+class ArchiveRules(_Strict):
+    # Finished work leaves the hot store this many days after its last change: a confirmed record
+    # whose items are all done or cancelled, sent mail, handled messages. Never under 8, so the
+    # weekly table and copies of our own mail still find what they need.
+    after_days: int = Field(30, ge=8)
+
+
 class Rules(_Strict):
     service: ServiceRules = ServiceRules()
+    archive: ArchiveRules = ArchiveRules()
     calendar: CalendarRules = CalendarRules()
     confirmation: ConfirmationRules = ConfirmationRules()
     intent: IntentRules = IntentRules()

@@ -253,6 +253,10 @@ class Store:
     def indexed(self, table: str, index: str) -> dict[str, tuple[Hashable, ...]]:
         return dict(self._index(table, index).values_of)
 
+    def tally(self, table: str, index: str) -> dict[Hashable, int]:
+        """How many hot documents the index files under each value, without reading them."""
+        return {value: len(keys) for value, keys in self._index(table, index).keys_of.items()}
+
     def _index(self, table: str, name: str) -> _Index:
         index = self._indexes.get((table, name))
         if index is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import time
@@ -26,12 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from parsers.classify import LOOP_HEADER
-from service.core.store import Doc, Store, Transaction
+from service.core.store import Doc, Store, Transaction, define_index
 from service.mail.bodies import BodyFiles
 from service.mail.render import render
 
+log = logging.getLogger(__name__)
+
 TABLE = "outbox"
 BY_MESSAGE_ID = "outbox_ids"
+ARCHIVED_TOTALS = "archived_totals"  # the same table as pipeline.ARCHIVED_TOTALS
+
+define_index(TABLE, "state", lambda d: [d.get("state")])
 
 
 class OutboxState:
@@ -199,17 +205,22 @@ def due(store: Store, now_ts: float, limit: int, grace_seconds: float) -> list[D
             return bool(d["next_attempt_at"] <= now_ts)
         return d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= now_ts
 
-    pending = store.find(TABLE, is_due)
+    waiting = [
+        *store.query(TABLE, "state", OutboxState.PENDING),
+        *store.query(TABLE, "state", OutboxState.SENDING),
+    ]
+    pending = [d for d in waiting if is_due(d)]
     pending.sort(key=lambda d: (d["next_attempt_at"], d["created_at"]))
     return pending[:limit]
 
 
 def in_doubt(store: Store, now_ts: float, grace_seconds: float) -> list[Doc]:
     """Mail handed to the server whose result we never recorded, past the grace for its copy."""
-    return store.find(
-        TABLE,
-        lambda d: d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= now_ts,
-    )
+    return [
+        d
+        for d in store.query(TABLE, "state", OutboxState.SENDING)
+        if d.get("sending_since", 0) + grace_seconds <= now_ts
+    ]
 
 
 def confirm_copy(txn: Transaction, message_id: str, now_ts: float) -> bool:
@@ -252,6 +263,28 @@ def next_attempt_at(attempts: int, backoff: list[float], now_ts: float) -> float
 
 def counts_by_state(store: Store) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for doc in store.all(TABLE):
-        counts[doc["state"]] = counts.get(doc["state"], 0) + 1
+    archived = (store.get(ARCHIVED_TOTALS, TABLE) or {}).get("counts", {})
+    for value, n in [*store.tally(TABLE, "state").items(), *archived.items()]:
+        counts[str(value)] = counts.get(str(value), 0) + int(n)
     return counts
+
+
+FORMAT = "format"  # what version of each layout the data directory is in
+
+
+def move_bodies_to_files(store: Store, bodies: BodyFiles) -> int:
+    """Once, on the first start after an upgrade: mail queued with its body inside the store
+    (before 2026-11-23) gets its body file, and the store forgets the bytes."""
+    if store.read_only or (store.get(FORMAT, "outbox") or {}).get("bodies") == "files":
+        return 0
+    inline = [d for d in store.all(TABLE) if d.get("raw")]
+    for doc in inline:
+        doc["body"] = bodies.write(doc["message_id"], str(doc.pop("raw")).encode("ascii"))
+    with store.transaction() as txn:  # the store syncs the body files before its journal
+        for doc in inline:
+            txn.put(TABLE, doc["key"], doc)
+        txn.put(FORMAT, "outbox", {"bodies": "files"})
+    if inline:
+        store.checkpoint()  # the snapshot no longer carries the bytes
+        log.info("upgrade: %d outgoing mail bodies moved from the store to %s", len(inline), bodies.data_dir)
+    return len(inline)

@@ -156,8 +156,13 @@ def subject(record: Doc, zh: str, en: str, tail: str) -> str:
 
 
 def list_json(store: Store) -> dict[str, Any]:
-    records = sorted(store.all(RECORDS), key=lambda r: r["record"])
-    return {"records": [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in records]}
+    """Every record, live ones from the store and archived ones from their summaries."""
+    listed = [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in store.all(RECORDS)]
+    listed += [
+        {"record": s["record"], "state": s["state"], "name": s["name"], "archived": period}
+        for _, period, s in store.summaries(RECORDS)
+    ]
+    return {"records": sorted(listed, key=lambda r: r["record"])}
 
 
 def spell_deadline(deadline: str, lang: str) -> str:

@@ -20,7 +20,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from service.core.config import Rules
@@ -69,29 +68,36 @@ def daily(store: Store, rules: Rules, now: datetime) -> Moved | None:
 
 def archive_finished(store: Store, rules: Rules, now: datetime, after_days: int | None = None) -> Moved:
     cutoff = now - timedelta(days=rules.archive.after_days if after_days is None else after_days)
+    mail_cutoff = now - timedelta(days=rules.archive.mail_after_days if after_days is None else after_days)
     period = now.astimezone(rules.tz).strftime("%Y-%m")
     moved = Moved()
+    finished: dict[str, list[Doc]] = {}  # record → its items, all done or cancelled long enough
     for number in sorted(store.keys(records.RECORDS, "state", State.CONFIRMED.value)):
         record = store.get(records.RECORDS, number)
         items = store.query(state.ITEMS, "record", number)
-        if record is None or not _finished(record, items, cutoff):
-            continue
-        store.archive(state.ITEMS, [i["key"] for i in items], period)
-        store.archive(records.THREADS, store.keys(records.THREADS, "record", number), period)
-        store.archive(records.REPLY_KEYS, store.keys(records.REPLY_KEYS, "record", number), period)
-        store.archive(records.RECORDS, [number], period, summary=partial(summary, items=items))
-        moved.records += 1
-        moved.items += len(items)
+        if record is not None and _finished(record, items, cutoff):
+            finished[number] = items
+    # One archive write a table for the whole pass: the first pass after an upgrade moves years.
+    store.archive(state.ITEMS, [i["key"] for items in finished.values() for i in items], period)
+    for table in (records.THREADS, records.REPLY_KEYS):
+        store.archive(table, [k for n in finished for k in sorted(store.keys(table, "record", n))], period)
+    store.archive(
+        records.RECORDS, list(finished), period, summary=lambda r: summary(r, items=finished[r["record"]])
+    )
+    moved.records = len(finished)
+    moved.items = sum(len(items) for items in finished.values())
     sent = [
         key
         for key, (at,) in store.indexed(outbox.TABLE, "sent").items()
-        if float(str(at)) < cutoff.timestamp()
+        if float(str(at)) < mail_cutoff.timestamp()
     ]
     ids = [d["message_id"] for key in sent if (d := store.get(outbox.TABLE, key)) is not None]
     store.archive(outbox.BY_MESSAGE_ID, ids, period)
     moved.mail = store.archive(outbox.TABLE, sent, period)
     _add_to_totals(store, outbox.TABLE, {"sent": moved.mail})
-    handled = [key for key, (at,) in store.indexed(MESSAGES, "handled").items() if _before(str(at), cutoff)]
+    handled = [
+        key for key, (at,) in store.indexed(MESSAGES, "handled").items() if _before(str(at), mail_cutoff)
+    ]
     docs = [d for key in handled if (d := store.get(MESSAGES, key)) is not None]
     store.archive(LEDGER, [ref for d in docs for ref in d.get("refs", [])], period)
     moved.messages = store.archive(MESSAGES, handled, period)

@@ -34,7 +34,7 @@ class Archive:
 
     # -- writing -----------------------------------------------------------
 
-    def write(self, period: str, table: str, docs: Iterable[tuple[str, str, Doc | None]]) -> None:
+    def write(self, period: str, table: str, docs: Iterable[tuple[str, bytes, Doc | None]]) -> None:
         """Append documents (key, encoded document, summary or None) to a period, durably."""
         rows = list(docs)
         if not rows:
@@ -46,7 +46,7 @@ class Archive:
         with open(data_path, "ab") as data:
             for key, encoded, _ in rows:
                 placed.append((key, data.tell()))
-                data.write(f'{{"k":{dumps(key)},"d":{encoded}}}\n'.encode())
+                data.write(b'{"k":%s,"d":%s}\n' % (dumps(key).encode(), encoded))
             data.flush()
             os.fdatasync(data.fileno())
         summaries = [(key, summary) for key, _, summary in rows if summary is not None]

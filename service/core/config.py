@@ -210,6 +210,9 @@ class ArchiveRules(_Strict):
     # whose items are all done or cancelled, sent mail, handled messages. Never under 8, so the
     # weekly table and copies of our own mail still find what they need.
     after_days: int = Field(30, ge=8)
+    # Sent mail and handled messages are bookkeeping: they leave sooner (their keys still answer
+    # "already sent" and "seen before" from the archive).
+    mail_after_days: int = Field(2, ge=1)
 
 
 class Rules(_Strict):

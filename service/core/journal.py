@@ -20,7 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Batch = dict[tuple[str, str], dict[str, Any] | None]
-EncodedBatch = dict[tuple[str, str], str | None]  # documents as compact JSON text
+EncodedBatch = dict[tuple[str, str], bytes | None]  # documents as compact JSON
 
 
 class Damaged(Exception):
@@ -37,28 +37,28 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _crc(payload: str) -> str:
-    return f"{zlib.crc32(payload.encode()) & 0xFFFFFFFF:08x}"
+def _crc(payload: bytes) -> str:
+    return f"{zlib.crc32(payload) & 0xFFFFFFFF:08x}"
 
 
-def _line(payload: str) -> str:
-    return f'{{"c":"{_crc(payload)}","e":{payload}}}'
+def _line(payload: bytes) -> bytes:
+    return b'{"c":"%s","e":%s}\n' % (_crc(payload).encode(), payload)
 
 
 def transaction_lines(ops: EncodedBatch) -> bytes:
     lines = [
-        _line(f'{{"t":{dumps(t)},"k":{dumps(k)},"d":{"null" if d is None else d}}}')
+        _line(b'{"t":%s,"k":%s,"d":%s}' % (dumps(t).encode(), dumps(k).encode(), b"null" if d is None else d))
         for (t, k), d in ops.items()
     ]
-    lines.append(_line(dumps({"commit": len(ops)})))
-    return ("\n".join(lines) + "\n").encode()
+    lines.append(_line(dumps({"commit": len(ops)}).encode()))
+    return b"".join(lines)
 
 
 def _checksum_holds(entry: Any, crc: Any) -> bool:
-    if _crc(dumps(entry)) == crc:
+    if _crc(dumps(entry).encode()) == crc:
         return True
     # Lines written before 2026-11-23 checksummed the entry with sorted keys.
-    return _crc(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)) == crc
+    return _crc(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()) == crc
 
 
 def decode(line: bytes) -> tuple[dict[str, Any], bool]:

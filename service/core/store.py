@@ -1,4 +1,4 @@
-"""The store: the only module that knows TinyDB, and the one interface the workflow uses.
+"""The store: the one interface the workflow uses, and the only module that knows its files.
 
 The interface, all of it (a PostgreSQL backend goes behind these and nothing else):
 
@@ -7,26 +7,31 @@ The interface, all of it (a PostgreSQL backend goes behind these and nothing els
                                  through a transaction)
     query(table, index, value)   the hot documents an index files under value
     keys(table, index, value)    their keys only, without reading the documents
-    indexed(table, index)        {key: value} of an index, for range questions (what is due)
+    indexed(table, index)        {key: values} of an index, for range questions (what is due)
+    tally(table, index)          {value: how many}, without reading the documents
     all(table)                   every hot document of a small table (people, counters)
     count(table)                 how many hot documents a table has
+    version(table, key)          a number that changes whenever the hot document does, so a
+                                 reader can keep what it derived from it (the scheduler does)
     transaction()                yields a Transaction: get, put, delete; committed together
-    archive(table, keys, ...)    move finished documents to the archive of a period
+    archive(table, keys, period) move finished documents to the archive of a period
     archived(table) / summaries(table)   read the archive on demand
     sync(), checkpoint()         for the daemon: durability and compaction
 
 Indexes are declared by the workflow modules with `define_index(table, name, values)`, next
 to the code that asks them; the store keeps them current on every write.
 
-The hot store holds live work only, as compact JSON text in memory (a read decodes one
-document, never copies a table). db.json is TinyDB's file format ({table: {id: doc}}), so
-TinyDB opens it, and TinyDB reads it here; TinyDB's own JSONStorage is not used to write,
-because it rewrites the whole file in place on every write: slow for a growing ledger and
-torn by a crash mid-write. Instead each committed transaction is appended to a journal and
-fsynced (one small write per message), and a checkpoint writes db.json atomically (temp file,
-fsync, rename) and empties the journal. Opening replays the journal: a transaction without
-its commit line was never acknowledged and is dropped; damage anywhere else stops the service
-with the reason. Opening and closing checkpoint only when the journal has grown long.
+The hot store holds live work only, each document as its compact JSON in memory: a read
+decodes one document and never copies a table. db.json is TinyDB's file format, laid out a
+document a line (service/core/snapshot.py), so TinyDB opens it (tested) while opening here
+keeps each line's bytes without decoding them. TinyDB's own JSONStorage is not used to write:
+it rewrites the whole file in place on every write, slow for a growing ledger and torn by a
+crash mid-write; nor its Table, which materialises whole tables on a query. Instead each
+committed transaction is appended to a journal and fsynced (one small write per message), and
+a checkpoint writes db.json atomically (temp file, fsync, rename) and empties the journal.
+Opening replays the journal: a transaction without its commit line was never acknowledged and
+is dropped; damage anywhere else stops the service with the reason. Opening and closing
+checkpoint only when the journal has grown long (checkpoint_every operations).
 
 Every journal line carries a CRC-32 of its content, and each commit line the number of
 operations it closes, so damage is found and named, never glued or accepted. A failed
@@ -49,9 +54,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import JSONStorage
-
-from service.core import journal
+from service.core import journal, snapshot
 from service.core.archive import Archive
 from service.core.files import fsync_dir, holds_something, write_atomically
 
@@ -99,7 +102,7 @@ class Transaction:
         self.pending: journal.EncodedBatch = {}
 
     def put(self, table: str, key: str, doc: Doc) -> None:
-        self.pending[(table, key)] = journal.dumps(dict(doc, key=key))
+        self.pending[(table, key)] = snapshot.encode(key, doc)
 
     def delete(self, table: str, key: str) -> None:
         self.pending[(table, key)] = None
@@ -145,8 +148,10 @@ class Store:
         self._journal: Any = None
         self._journal_ops = 0
         self._unsynced = False
-        self._docs: dict[str, dict[str, str]] = {}
+        self._docs: snapshot.Tables = {}
         self._indexes: dict[tuple[str, str], _Index] = {}
+        self._versions: dict[tuple[str, str], int] = {}
+        self._writes = 0
         self.checkpoint_every = 5000
         self.before_sync: list[Callable[[], None]] = []  # files a journal entry names, made durable first
         self.archive_files = Archive(data_dir / ARCHIVE)
@@ -154,12 +159,14 @@ class Store:
         if not read_only:
             self._lock()
         try:
-            self._docs = self._load_snapshot()
+            self._docs, other_layout = self._load_snapshot()
             replay = journal.Replay(data_dir / JOURNAL)
             for ops in self._replay(replay):
-                self._apply({k: None if d is None else journal.dumps(d) for k, d in ops.items()})
+                self._apply(
+                    {(t, k): None if d is None else snapshot.encode(k, d) for (t, k), d in ops.items()}
+                )
             self._journal_ops = replay.operations
-            if not read_only and (replay.legacy or not (data_dir / SNAPSHOT).exists()):
+            if not read_only and (replay.legacy or other_layout):
                 self.checkpoint()
         except BaseException:
             self._unlock()
@@ -191,33 +198,28 @@ class Store:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _load_snapshot(self) -> dict[str, dict[str, str]]:
-        snapshot = self.data_dir / SNAPSHOT
-        raw = snapshot.read_bytes() if snapshot.exists() else None
+    def _load_snapshot(self) -> tuple[snapshot.Tables, bool]:
+        """The tables of db.json, and whether it must be rewritten (new, or in another layout)."""
+        path = self.data_dir / SNAPSHOT
+        raw = path.read_bytes() if path.exists() else None
         if not raw:
             history = [name for name in _HISTORY if holds_something(self.data_dir / name)]
             if raw is not None or history:
                 what = "is empty" if raw is not None else "is missing"
                 raise StoreCorrupt(
-                    f"the database {snapshot} {what}, but {self.data_dir} holds "
+                    f"the database {path} {what}, but {self.data_dir} holds "
                     f"{', '.join(history) or 'an empty db.json'}: it was not reset. Restore db.json from a "
                     "backup; `minutesd fsck` says what the directory holds; only if you mean to start "
                     "over with an empty store, run `minutesd init --force`."
                 )
-            return {}
+            return {}, True
         try:
-            data = JSONStorage(str(snapshot), access_mode="r").read()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return snapshot.load(raw)
+        except snapshot.Unreadable as exc:
             raise StoreCorrupt(
-                f"the database {snapshot} cannot be read ({exc}); it was not reset. "
+                f"the database {path} cannot be read ({exc}); it was not reset. "
                 "Restore it from a backup or move it aside to start empty."
             ) from exc
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise StoreCorrupt(f"the database {snapshot} is not a TinyDB file; it was not reset")
-        docs: dict[str, dict[str, str]] = {}
-        for table, rows in data.items():
-            docs[table] = {doc["key"]: journal.dumps(doc) for doc in rows.values() if "key" in doc}
-        return docs
 
     def _replay(self, replay: journal.Replay) -> Iterator[journal.Batch]:
         try:
@@ -269,6 +271,10 @@ class Store:
             self._indexes[(table, name)] = index
         return index
 
+    def version(self, table: str, key: str) -> int:
+        """Changes whenever the hot document does; 0 for one not written since the store opened."""
+        return self._versions.get((table, key), 0)
+
     def count(self, table: str) -> int:
         return len(self._docs.get(table, {}))
 
@@ -291,12 +297,7 @@ class Store:
 
     def snapshot_bytes(self) -> bytes:
         """The hot store as the checkpoint writes it (for backups): TinyDB's file format."""
-        tables = []
-        for table, rows in self._docs.items():
-            if rows:
-                body = ",".join(f'"{n}":{doc}' for n, doc in enumerate(rows.values(), 1))
-                tables.append(f"{journal.dumps(table)}:{{{body}}}")
-        return ("{" + ",".join(tables) + "}").encode()
+        return snapshot.dump(self._docs)
 
     # -- writing -----------------------------------------------------------
 
@@ -388,10 +389,13 @@ class Store:
     def _apply(self, ops: journal.EncodedBatch) -> None:
         for (table, key), encoded in ops.items():
             rows = self._docs.setdefault(table, {})
+            self._writes += 1
             if encoded is None:
                 rows.pop(key, None)
+                self._versions.pop((table, key), None)
             else:
                 rows[key] = encoded
+                self._versions[(table, key)] = self._writes
             indexes = [index for (t, _), index in self._indexes.items() if t == table]
             if indexes:
                 doc = None if encoded is None else json.loads(encoded)

@@ -102,8 +102,10 @@ def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]
     ctx.facts["refused_files"] = refused_files
     subject_item = _subject_item(ctx, record)
     results = [_one(ctx, record, by_number, command, subject_item, kept) for command in reading.commands]
+    touched = {r.item for r in results if r.item}  # an item is named before anything changes it
     for item in by_number.values():
-        ctx.txn.put(state.ITEMS, item["id"], item)
+        if item["id"] in touched:
+            ctx.txn.put(state.ITEMS, item["id"], item)
     ctx.txn.put(records.RECORDS, record["record"], record)
     return results
 

@@ -18,11 +18,10 @@ from service.core.calendar import work_calendar
 from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import notices, roles, state, weekly
+from service.items.agenda import agenda
 from service.items.moments import at, item_moments, last_weekly_moment
-from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import Outbox, OutgoingMail
 from service.minutes import records
-from service.minutes.records import State
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +44,15 @@ def _due_item_mails(item: Doc, rules: Rules, calendar: WorkCalendar, now: dateti
 
 def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory) -> int:
     calendar = work_calendar(rules.calendar)
-    unfinished = state.unfinished_items(store)
-    confirmed = {
-        number: record
-        for number in sorted({i["record"] for i in unfinished})
-        if (record := store.get(records.RECORDS, number)) is not None
-        and record.get("state") == State.CONFIRMED
-    }
+    coming = agenda(store, rules)
     queued = 0
     pending: dict[str, list[tuple[Doc, str, str]]] = {}
-    for item in unfinished:
-        if not (state.is_open(item) and item.get("assigned_at")) or item["record"] not in confirmed:
-            continue
+    for item in coming.chased():
         for purpose, key in _due_item_mails(item, rules, calendar, now):
-            if store.get(OUTBOX, key) is None:
-                pending.setdefault(item["record"], []).append((item, purpose, key))
+            if not coming.queued(store, key):
+                pending.setdefault(item["record"], []).append(
+                    (store.get(state.ITEMS, item["key"]) or item, purpose, key)
+                )
     for number, due in pending.items():
         with store.transaction() as txn:
             record = txn.get(records.RECORDS, number)
@@ -71,7 +64,12 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
                 _item_mail(mailer, record, item, purpose, key, calendar)
             txn.put(records.RECORDS, number, record)
             queued += sum(outbox.enqueue(txn, mail, now) for mail in mailer.mails)
-    queued += weekly.digests(store, outbox, rules, now, directory, confirmed, calendar)
+    important = {
+        number: record
+        for number in coming.unfinished_records(important=True)
+        if (record := store.get(records.RECORDS, number)) is not None
+    }
+    queued += weekly.digests(store, outbox, rules, now, directory, important, calendar)
     queued += weekly.weekly(store, outbox, rules, now, directory)
     return queued
 
@@ -144,10 +142,8 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The next moment any item, digest or weekly table falls due, so the daemon wakes for it."""
     calendar = work_calendar(rules.calendar)
     moments = [last_weekly_moment(rules, now) + timedelta(days=7)]
-    for item in state.open_items(store):
-        if not item.get("assigned_at"):
-            continue
-        moments += [m for _, m in item_moments(item, rules, calendar) if m > now]
+    if (soonest := agenda(store, rules).next_moment(now)) is not None:
+        moments.append(soonest)
     tomorrow = calendar.working_day_after(now.astimezone(rules.tz).date(), 1)
     moments.append(at(tomorrow, rules.actions.daily_digest_time, rules))
     return min(moments)

@@ -79,6 +79,13 @@ def archive_finished(store: Store, rules: Rules, now: datetime, after_days: int 
             finished[number] = items
     # One archive write a table for the whole pass: the first pass after an upgrade moves years.
     store.archive(state.ITEMS, [i["key"] for items in finished.values() for i in items], period)
+    pages = [
+        k
+        for items in finished.values()
+        for i in items
+        for k in sorted(store.keys(state.HISTORY, "item", i["key"]))
+    ]
+    store.archive(state.HISTORY, pages, period)
     for table in (records.THREADS, records.REPLY_KEYS):
         store.archive(table, [k for n in finished for k in sorted(store.keys(table, "record", n))], period)
     store.archive(

@@ -21,7 +21,15 @@ from service.core.store import Store, StoreError
 from service.daemon import Daemon, build_transport
 from service.mail.sender import drain
 from service.minutes.drafts import parse_file
-from service.operations import cmd_backup, cmd_fsck, cmd_init, cmd_outbox, cmd_quarantine, cmd_restore
+from service.operations import (
+    cmd_archive,
+    cmd_backup,
+    cmd_fsck,
+    cmd_init,
+    cmd_outbox,
+    cmd_quarantine,
+    cmd_restore,
+)
 from service.pipeline import Pipeline
 from service.views import cmd_report, cmd_status, cmd_tracker
 
@@ -227,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     back = sub.add_parser("restore", help="a backup into an empty data directory")
     back.add_argument("file")
     back.set_defaults(func=cmd_restore)
+    archive = sub.add_parser(
+        "archive", help="move finished meetings, sent mail and handled messages to the archive now"
+    )
+    archive.add_argument("--json", action="store_true")
+    archive.set_defaults(func=cmd_archive)
     fsck = sub.add_parser("fsck", help="check store, journal, archive and evidence against each other")
     fsck.add_argument("--json", action="store_true")
     fsck.set_defaults(func=cmd_fsck)

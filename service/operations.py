@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service import archiving
 from service.core.clock import Clock
 from service.core.config import load_from_env
 from service.core.files import write_atomically
@@ -94,7 +95,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 def rebuild_counters(store: Store) -> int:
     """Each YEAR-DEPT counter at least the highest record number the store and archive know."""
     highest: dict[str, int] = {}
-    for number in [r["record"] for r in store.all(records.RECORDS)] + _archived_record_numbers(store):
+    known = [r["record"] for r in store.all(records.RECORDS)] + [
+        k for k, _, _ in store.summaries(records.RECORDS)
+    ]
+    for number in known + _archived_record_numbers(store):
         prefix, _, n = number.rpartition("-")
         if n.isdigit():
             highest[prefix] = max(highest.get(prefix, 0), int(n))
@@ -113,6 +117,21 @@ def _archived_record_numbers(store: Store) -> list[str]:
         head = path.read_bytes()[:8192].decode("utf-8", errors="replace")
         found.update(re.findall(r"\[(\d{4}-[A-Z]{2,6}-\d{3,})", head))
     return sorted(found)
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Move finished work to the archive now, rather than at the daemon's next daily pass."""
+    settings, rules = load_from_env()
+    with Store(settings.data_dir) as store:
+        moved = archiving.archive_finished(store, rules, Clock(settings.now).now())
+    if args.json:
+        print(json.dumps(moved.as_json()))
+    else:
+        print(
+            f"archive: {moved.records} finished meeting(s) with {moved.items} item(s), "
+            f"{moved.mail} sent mail(s), {moved.messages} handled message(s) moved to {settings.data_dir / 'archive'}"
+        )
+    return 0
 
 
 def cmd_fsck(args: argparse.Namespace) -> int:
@@ -242,7 +261,7 @@ def backup(data_dir: Path, target: Path) -> dict[str, int]:
     snapshot = store.snapshot_bytes()
     files = [
         p
-        for folder in ("raw", "evidence", "archive", "outbox")
+        for folder in ("raw", "evidence", "archive", "mail")
         for p in sorted((data_dir / folder).rglob("*"))
         if p.is_file()
     ]

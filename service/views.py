@@ -62,7 +62,7 @@ def _status_of_record(store: Store, number: str, as_json: bool) -> int:
     if record is None:
         print(f"no record {number}", file=sys.stderr)
         return 1
-    tracked = {item["no"]: item for item in state.of_record(store, record)}
+    tracked = {item["no"]: state.full_history(store, item) for item in state.of_record(store, record)}
     status = status_json(record, tracked)
     if as_json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
@@ -92,6 +92,8 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     store = Store(settings.data_dir, read_only=True)
     try:
         every = state.all_items(store, archived=args.archived)
+        if args.json:
+            every = [state.full_history(store, item) for item in every]
         chosen = tracker.select(every, directory, args.department or "", args.owner or "")
     finally:
         store.close()

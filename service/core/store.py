@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -56,44 +55,27 @@ from typing import Any
 
 from service.core import journal, snapshot
 from service.core.archive import Archive
+from service.core.errors import StoreCorrupt, StoreError, StoreLocked, StoreUnavailable
 from service.core.files import fsync_dir, holds_something, write_atomically
+from service.core.indexes import Index, IndexValues, define_index, defined_index
+from service.core.lock import lock_directory
 
 log = logging.getLogger(__name__)
 
+__all__ = [  # what the workflow imports from here, wherever it is defined
+    "Doc", "IndexValues", "Store", "StoreCorrupt", "StoreError", "StoreLocked", "StoreUnavailable",
+    "Transaction", "define_index",
+]  # fmt: skip
+
 Doc = dict[str, Any]
-IndexValues = Callable[[Doc], Iterable[Hashable]]
 
 SNAPSHOT = "db.json"
 JOURNAL = "journal.jsonl"
 LOCKFILE = "minutesd.lock"
 ARCHIVE = "archive"
 
-_INDEXES: dict[str, dict[str, IndexValues]] = {}
-
-
-def define_index(table: str, name: str, values: IndexValues) -> None:
-    """File every document of `table` under the values `values(doc)` gives, for query()."""
-    _INDEXES.setdefault(table, {})[name] = values
-
-
-class StoreError(Exception):
-    """The store cannot be used; the message says why and what to do."""
-
-
-class StoreLocked(StoreError):
-    pass
-
-
-class StoreCorrupt(StoreError):
-    pass
-
-
-class StoreUnavailable(StoreError):
-    """A write failed for a reason that passes (no space left): nothing was written; try again."""
-
-
 # What a data directory holds besides the store: if any of it is there, the store is not new.
-_HISTORY = ("raw", "evidence", "outbox", ARCHIVE, JOURNAL)
+_HISTORY = ("raw", "evidence", "outbox", "mail", ARCHIVE, JOURNAL)
 
 
 class Transaction:
@@ -114,30 +96,6 @@ class Transaction:
         return self._store.get(table, key)
 
 
-class _Index:
-    """value → keys, and key → values, of one index over one table."""
-
-    def __init__(self, values: IndexValues) -> None:
-        self.values = values
-        self.keys_of: dict[Hashable, set[str]] = {}
-        self.values_of: dict[str, tuple[Hashable, ...]] = {}
-
-    def file(self, key: str, doc: Doc | None) -> None:
-        for value in self.values_of.pop(key, ()):
-            keys = self.keys_of.get(value)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self.keys_of[value]
-        if doc is None:
-            return
-        values = tuple(dict.fromkeys(v for v in self.values(doc) if v is not None))
-        if values:
-            self.values_of[key] = values
-            for value in values:
-                self.keys_of.setdefault(value, set()).add(key)
-
-
 class Store:
     """Tables of documents addressed by a string key."""
 
@@ -149,7 +107,7 @@ class Store:
         self._journal_ops = 0
         self._unsynced = False
         self._docs: snapshot.Tables = {}
-        self._indexes: dict[tuple[str, str], _Index] = {}
+        self._indexes: dict[tuple[str, str], Index] = {}
         self._versions: dict[tuple[str, str], int] = {}
         self._writes = 0
         self.checkpoint_every = 5000
@@ -175,23 +133,7 @@ class Store:
     # -- opening -----------------------------------------------------------
 
     def _lock(self) -> None:
-        # The kernel's lock on the directory itself: a deleted minutesd.lock changes nothing.
-        fd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            try:
-                holder = (self.data_dir / LOCKFILE).read_text().strip() or "unknown"
-            except OSError:
-                holder = "unknown"
-            raise StoreLocked(
-                f"another minutesd (pid {holder}) is using {self.data_dir}; "
-                "stop it first, or give this one its own MINUTESD_DATA_DIR"
-            ) from None
-        self._lock_fd = fd
-        with contextlib.suppress(OSError):  # who holds it, for the message above; not the lock
-            (self.data_dir / LOCKFILE).write_text(str(os.getpid()))
+        self._lock_fd = lock_directory(self.data_dir, LOCKFILE)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -259,13 +201,11 @@ class Store:
         """How many hot documents the index files under each value, without reading them."""
         return {value: len(keys) for value, keys in self._index(table, index).keys_of.items()}
 
-    def _index(self, table: str, name: str) -> _Index:
+    def _index(self, table: str, name: str) -> Index:
         index = self._indexes.get((table, name))
         if index is None:
-            values = _INDEXES.get(table, {}).get(name)
-            if values is None:
-                raise KeyError(f"no index {name!r} is defined on {table!r}")
-            index = _Index(values)
+            values = defined_index(table, name)
+            index = Index(values)
             for key, encoded in self._docs.get(table, {}).items():
                 index.file(key, json.loads(encoded))
             self._indexes[(table, name)] = index

@@ -105,7 +105,7 @@ def take(ctx: Context, record: Doc, reading: CommandReading) -> list[LineResult]
     touched = {r.item for r in results if r.item}  # an item is named before anything changes it
     for item in by_number.values():
         if item["id"] in touched:
-            ctx.txn.put(state.ITEMS, item["id"], item)
+            state.save(ctx.txn, item)
     ctx.txn.put(records.RECORDS, record["record"], record)
     return results
 

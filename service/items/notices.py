@@ -119,7 +119,7 @@ def assign(mailer: Mailer, record: Doc) -> int:
     for address, owned in by_owner.items():
         for item in owned:
             item.setdefault("assigned_at", mailer.now.isoformat())
-            mailer.txn.put(state.ITEMS, item["id"], item)
+            state.save(mailer.txn, item)
         attachments = []
         if mailer.rules.actions.calendar_attachment:
             attachments.append(

@@ -30,6 +30,13 @@ class Status(StrEnum):
 OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DELAYED, Status.BLOCKED)
 CLOSED = (Status.DONE, Status.CANCELLED)
 
+# An item carries its latest audit entries itself; older ones move to pages of their own, so a
+# reply's cost does not grow with how often the item was reported on. full_history joins them.
+HISTORY = "item_history"  # key "<item id>/<page>": {"item", "page", "entries"}
+KEEP_ENTRIES = 10
+PAGE_ENTRIES = 25
+
+define_index(HISTORY, "item", lambda page: [page.get("item")])
 define_index(ITEMS, "unfinished", lambda item: [True] if item.get("status") not in CLOSED else [])
 define_index(ITEMS, "record", lambda item: [item.get("record")])
 
@@ -118,7 +125,7 @@ def sync_from_minutes(txn: Transaction, record: Doc, now: datetime) -> list[Doc]
         item = txn.get(ITEMS, key)
         if item is None or not item.get("history"):
             item = _from_minutes(record, entry, now, item)
-            txn.put(ITEMS, key, item)
+            save(txn, item)
         found.append(item)
     return found
 
@@ -155,6 +162,30 @@ def of_record(store: Store | Transaction, record: Doc) -> list[Doc]:
     """The items of the record's current minutes that are tracked, in their order."""
     found = (store.get(ITEMS, item_id(record["record"], e["no"])) for e in record["minutes"].get("items", []))
     return [item for item in found if item is not None]
+
+
+def save(txn: Transaction, item: Doc) -> None:
+    """The one way an item is written: a page of its oldest entries first, when it has grown."""
+    history = item.get("history", [])
+    if len(history) >= KEEP_ENTRIES + PAGE_ENTRIES:
+        page = int(item.get("history_pages", 0))
+        txn.put(
+            HISTORY,
+            f"{item['id']}/{page}",
+            {"item": item["id"], "page": page, "entries": history[:PAGE_ENTRIES]},
+        )
+        item["history"] = history[PAGE_ENTRIES:]
+        item["history_pages"] = page + 1
+    txn.put(ITEMS, item["id"], item)
+
+
+def full_history(store: Store, item: Doc) -> Doc:
+    """The item with every audit entry, its pages first (for status and the tables' JSON)."""
+    pages = [store.get(HISTORY, f"{item['id']}/{n}") for n in range(int(item.get("history_pages", 0)))]
+    return {
+        **item,
+        "history": [e for page in pages if page for e in page["entries"]] + item.get("history", []),
+    }
 
 
 def all_items(store: Store, *, archived: bool = False) -> list[Doc]:

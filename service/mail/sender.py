@@ -191,7 +191,7 @@ def _drain_batches(
             for mail in batch:
                 current = store.get(outbox.TABLE, mail["key"])
                 if current and current["state"] == outbox.OutboxState.PENDING:
-                    _record(store, mail["key"], exc, rules, report, count_attempt=True)
+                    _record(store, mail["key"], exc, rules, report, count_attempt=True, durable=False)
             return
         except InDoubt as exc:
             log.warning("outbox: connection lost mid-send (%s); waiting for the copy to settle it", exc)
@@ -205,7 +205,7 @@ def _with_bodies(store: Store, batch: list[Doc], rules: OutboxRules, report: Dra
     for mail in batch:
         try:
             mail["raw"] = read_body(store.data_dir, mail).decode("ascii")
-        except (OSError, KeyError, UnicodeDecodeError) as exc:
+        except (OSError, KeyError, ValueError) as exc:
             _record(
                 store, mail["key"], PermanentFailure(f"its body file cannot be read ({exc})"), rules, report
             )

@@ -107,6 +107,25 @@ def test_the_item_table_moves_only_along_its_rows_and_audits_each_move() -> None
     assert all((s, ItemEvent.VERIFIED) not in state.TRANSITIONS for s in Status if s != Status.PENDING)
 
 
+def test_an_item_reported_on_a_hundred_times_stays_small_and_keeps_every_entry(tmp_path: Path) -> None:
+    from service.core.store import Store
+
+    now = datetime(2024, 5, 21, 9, 0, tzinfo=SHANGHAI)
+    store = Store(tmp_path)
+    for n in range(100):
+        with store.transaction() as txn:
+            item = txn.get(state.ITEMS, "2024-OPS-001#1") or _item()
+            state.apply(item, ItemEvent.PROGRESS, now, "zhao.min@example.test", f"<m{n}>", note=f"{n}%")
+            state.save(txn, item)
+    kept = store.get(state.ITEMS, "2024-OPS-001#1")
+    assert len(kept["history"]) < state.KEEP_ENTRIES + state.PAGE_ENTRIES, "older entries went to pages"
+    assert kept["history"][-1]["message_id"] == "<m99>", "the latest entry is on the item itself"
+    every = state.full_history(store, kept)["history"]
+    assert [h["message_id"] for h in every] == [f"<m{n}>" for n in range(100)], "all of them, in order"
+    assert store.keys(state.HISTORY, "item", "2024-OPS-001#1") == {f"2024-OPS-001#1/{p}" for p in range(3)}
+    store.close()
+
+
 # -- evidence -------------------------------------------------------------------
 
 

@@ -36,8 +36,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 doc["key"] for doc in store.all(ADDRESSES) if doc.get("state") == "failing"
             ),
         }
-        if args.json:
-            print(json.dumps(summary, ensure_ascii=False, indent=2))
+        if args.json:  # compact: years of meetings are tens of thousands of lines (issue 11)
+            print(json.dumps(summary, ensure_ascii=False))
         else:
             print("records:")
             for entry in summary["records"] or [{"record": "(none)", "state": "", "name": ""}]:
@@ -106,7 +106,9 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     elif args.csv:
         sys.stdout.buffer.write(tracker.as_csv(rows, lang))
     elif args.json:
-        print(json.dumps(tracker.as_json(chosen, rows, rate), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(tracker.as_json(chosen, rows, rate), ensure_ascii=False)
+        )  # compact: thousands of items
     else:
         print(tracker.as_table(rows, lang) if rows else "(no action items)")
         print(f"\n{len(rows)} item(s); on-time rate {rate.spelled()}")
@@ -125,17 +127,17 @@ def _meeting(record: Doc) -> Doc:
 def _quarter_from_store(store: Store, start: str, end: str) -> tuple[list[Doc], list[Doc]]:
     """Live records and items, and the archived records whose meeting or planned dates touch the
     quarter (chosen from their summaries, so the archive is opened only where it matters)."""
-    meetings = [_meeting(r) for r in store.all(records.RECORDS)]
+    meetings = [_meeting(r) for r in store.each(records.RECORDS)]
     items = state.all_items(store)
-    for number, _, summary in store.summaries(records.RECORDS):
+    wanted: dict[str, str] = {}  # archived record → its period
+    for number, period, summary in store.summaries(records.RECORDS):
         planned = summary.get("planned") or []
         met = start <= (summary.get("date") or "") <= end
-        if not met and not (planned and planned[0] <= end and planned[-1] >= start):
-            continue
-        record = store.get(records.RECORDS, number)
-        if record is not None:
-            meetings.append(_meeting(record))
-            items += state.of_record(store, record)
+        if met or (planned and planned[0] <= end and planned[-1] >= start):
+            wanted[number] = period
+            meetings.append({k: summary.get(k) for k in ("record", "name", "date", "items")})
+    periods = sorted(set(wanted.values()))  # those months' items read whole, not an item at a time
+    items += [i for i in store.archived(state.ITEMS, periods) if i["record"] in wanted]
     return meetings, items
 
 

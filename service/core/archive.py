@@ -103,7 +103,7 @@ class Archive:
         """(key, period, summary) of every archived document that has one, the newest copy once."""
         newest: dict[str, tuple[str, Doc]] = {}
         for period in self.periods():
-            for line in _lines(self.root / period / f"{table}.summary.jsonl"):
+            for line in _lines_at_once(self.root / period / f"{table}.summary.jsonl"):
                 if isinstance(line.get("s"), dict):
                     newest.pop(line["k"], None)
                     newest[line["k"]] = (period, line["s"])
@@ -132,6 +132,19 @@ class Archive:
 
 def _escape(key: str) -> str:
     return key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _lines_at_once(path: Path) -> list[Doc]:
+    """A file of small lines decoded in one call; line by line only when its last line is torn."""
+    try:
+        text = path.read_bytes().strip()
+    except OSError:
+        return []
+    try:
+        lines = json.loads(b"[" + text.replace(b"\n", b",") + b"]")
+    except ValueError:
+        return list(_lines(path))
+    return [line for line in lines if isinstance(line, dict) and isinstance(line.get("k"), str)]
 
 
 def _lines(path: Path) -> Iterator[Doc]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def holds_something(path: Path) -> bool:
@@ -20,11 +22,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write a file so that a crash leaves either the old or the new content."""
+def write_atomically(path: Path, payload: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write a file so that a crash leaves either the old or the new content.
+
+    payload is the bytes, or a function that writes them (so a large file is never whole in memory)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
-        fh.write(payload)
+        if callable(payload):
+            payload(fh)
+        else:
+            fh.write(payload)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

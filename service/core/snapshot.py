@@ -21,9 +21,11 @@ rewritten in this one at the next checkpoint.
 
 from __future__ import annotations
 
+import io
 import json
 import zlib
 from collections.abc import Mapping
+from typing import BinaryIO
 
 Tables = dict[str, dict[str, bytes]]  # table → key → the document's compact JSON
 
@@ -43,31 +45,53 @@ def encode(key: str, doc: Mapping[str, object]) -> bytes:
     return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def dump(tables: Tables) -> bytes:
-    parts = []
+def write(fh: BinaryIO, tables: Tables) -> None:
+    """db.json, a line at a time, its checksum last."""
+    crc = 0
+
+    def put(chunk: bytes) -> None:
+        nonlocal crc
+        crc = zlib.crc32(chunk, crc)
+        fh.write(chunk)
+
+    put(b"{\n")
     for table, rows in tables.items():
         if rows and table != CHECKSUM:
-            lines = b",\n".join(b'"%d":%s' % (n, doc) for n, doc in enumerate(rows.values(), 1))
-            parts.append(_name(table) + b":{\n" + lines + b"\n}")
-    head = b"{\n" + b"".join(part + b",\n" for part in parts)
-    crc = f"{zlib.crc32(head) & 0xFFFFFFFF:08x}"
-    return head + _name(CHECKSUM) + b':{\n"1":' + encode("snapshot", {"crc": crc}) + b"\n}\n}\n"
+            put(_name(table) + b":{\n")
+            last = len(rows)
+            for n, doc in enumerate(rows.values(), 1):
+                put(b'"%d":%s%s\n' % (n, doc, b"," if n < last else b""))
+            put(b"},\n")
+    fh.write(
+        _name(CHECKSUM) + b':{\n"1":' + encode("snapshot", {"crc": f"{crc & 0xFFFFFFFF:08x}"}) + b"\n}\n}\n"
+    )
 
 
-def load(raw: bytes) -> tuple[Tables, bool]:
-    """The tables, and whether the file was in another layout (so it should be rewritten)."""
-    tail = raw.rfind(b"\n" + _name(CHECKSUM) + b":{\n")
-    if not raw.startswith(b"{\n") or tail < 0:
-        return _load_any(raw), True
-    head = raw[: tail + 1]
-    stamp = json.loads(raw[tail:].split(b"\n")[2].partition(b":")[2])
-    if stamp.get("crc") != f"{zlib.crc32(head) & 0xFFFFFFFF:08x}":
-        raise Unreadable("its checksum does not match its content")
+def dump(tables: Tables) -> bytes:
+    buffer = io.BytesIO()
+    write(buffer, tables)
+    return buffer.getvalue()
+
+
+def load(fh: BinaryIO) -> tuple[Tables, bool]:
+    """The tables, and whether the file was in another layout (so it should be rewritten).
+
+    Read a line at a time: the file is never held whole beside the documents it holds."""
+    first = fh.readline()
+    if first != b"{\n":
+        return _load_any(first + fh.read()), True
+    crc = zlib.crc32(first)
     tables: Tables = {}
     rows: dict[str, bytes] | None = None
-    for line in head.split(b"\n")[1:]:
-        if not line:
-            continue
+    checksum_header = _name(CHECKSUM) + b":{\n"
+    for line in fh:
+        if line == checksum_header:
+            stamp = json.loads(fh.readline().partition(b":")[2])
+            if stamp.get("crc") != f"{crc & 0xFFFFFFFF:08x}":
+                raise Unreadable("its checksum does not match its content")
+            return tables, False
+        crc = zlib.crc32(line, crc)
+        line = line.rstrip(b"\n")
         if line in (b"}", b"},"):
             rows = None
         elif rows is None and line.endswith(b":{"):
@@ -76,8 +100,9 @@ def load(raw: bytes) -> tuple[Tables, bool]:
             doc = line.partition(b":")[2].removesuffix(b",")
             rows[_key_of(doc)] = doc
         else:
-            raise Unreadable(f"a line outside any table: {line[:60]!r}")
-    return tables, False
+            break  # not this layout (TinyDB's own, indented): read it whole
+    fh.seek(0)
+    return _load_any(fh.read()), True
 
 
 def _load_any(raw: bytes) -> Tables:
@@ -100,6 +125,9 @@ def _load_any(raw: bytes) -> Tables:
 
 def _key_of(doc: bytes) -> str:
     if doc.startswith(b'{"key":"'):
+        end = doc.find(b'"', 8)
+        if end > 0 and b"\\" not in doc[8:end]:
+            return doc[8:end].decode()  # the common case: no escapes in the key
         try:
             key, _ = _DECODER.raw_decode(doc[7:300].decode("utf-8", "ignore"))
             if isinstance(key, str):

@@ -9,7 +9,7 @@ The interface, all of it (a PostgreSQL backend goes behind these and nothing els
     keys(table, index, value)    their keys only, without reading the documents
     indexed(table, index)        {key: values} of an index, for range questions (what is due)
     tally(table, index)          {value: how many}, without reading the documents
-    all(table)                   every hot document of a small table (people, counters)
+    all(table) / each(table)     every hot document of a table, as a list / one at a time
     count(table)                 how many hot documents a table has
     version(table, key)          a number that changes whenever the hot document does, so a
                                  reader can keep what it derived from it (the scheduler does)
@@ -143,11 +143,11 @@ class Store:
     def _load_snapshot(self) -> tuple[snapshot.Tables, bool]:
         """The tables of db.json, and whether it must be rewritten (new, or in another layout)."""
         path = self.data_dir / SNAPSHOT
-        raw = path.read_bytes() if path.exists() else None
-        if not raw:
+        size = path.stat().st_size if path.exists() else None
+        if not size:
             history = [name for name in _HISTORY if holds_something(self.data_dir / name)]
-            if raw is not None or history:
-                what = "is empty" if raw is not None else "is missing"
+            if size is not None or history:
+                what = "is empty" if size is not None else "is missing"
                 raise StoreCorrupt(
                     f"the database {path} {what}, but {self.data_dir} holds "
                     f"{', '.join(history) or 'an empty db.json'}: it was not reset. Restore db.json from a "
@@ -156,7 +156,8 @@ class Store:
                 )
             return {}, True
         try:
-            return snapshot.load(raw)
+            with open(path, "rb") as fh:
+                return snapshot.load(fh)
         except snapshot.Unreadable as exc:
             raise StoreCorrupt(
                 f"the database {path} cannot be read ({exc}); it was not reset. "
@@ -182,6 +183,11 @@ class Store:
 
     def all(self, table: str) -> list[Doc]:
         return [json.loads(doc) for doc in self._docs.get(table, {}).values()]
+
+    def each(self, table: str) -> Iterator[Doc]:
+        """Every hot document of a table, decoded one at a time (a big table is never whole in memory)."""
+        for doc in list(self._docs.get(table, {}).values()):
+            yield json.loads(doc)
 
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
         """Hot documents that satisfy predicate: reads the whole table, so only for small ones."""
@@ -345,7 +351,7 @@ class Store:
     def checkpoint(self) -> None:
         if self._journal is not None:
             self._journal.flush()
-        write_atomically(self.data_dir / SNAPSHOT, self.snapshot_bytes())
+        write_atomically(self.data_dir / SNAPSHOT, lambda fh: snapshot.write(fh, self._docs))
         if self._journal is not None:
             self._journal.close()
             self._journal = None

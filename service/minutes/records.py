@@ -157,7 +157,7 @@ def subject(record: Doc, zh: str, en: str, tail: str) -> str:
 
 def list_json(store: Store) -> dict[str, Any]:
     """Every record, live ones from the store and archived ones from their summaries."""
-    listed = [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in store.all(RECORDS)]
+    listed = [{"record": r["record"], "state": r["state"], "name": r["name"]} for r in store.each(RECORDS)]
     listed += [
         {"record": s["record"], "state": s["state"], "name": s["name"], "archived": period}
         for _, period, s in store.summaries(RECORDS)

@@ -14,6 +14,7 @@ Run: `.venv/bin/python -m bench.latency --data /var/tmp/minutesd-scale/items-250
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import smtplib
 import statistics
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -50,6 +53,9 @@ def count(stack: MailStack, user: str) -> int:
         return len(client.search(["ALL"]))
 
 
+ANSWERS: Counter[str] = Counter()  # what came back, by subject without the record's number
+
+
 def round_trip(stack: MailStack, msg: EmailMessage, user: str, timeout: float = 30) -> float:
     before = count(stack, user)
     start = time.perf_counter()
@@ -57,7 +63,15 @@ def round_trip(stack: MailStack, msg: EmailMessage, user: str, timeout: float = 
         smtp.send_message(msg)
     while time.perf_counter() - start < timeout:
         if count(stack, user) > before:
-            return time.perf_counter() - start
+            took = time.perf_counter() - start
+            with stack.imap(user) as client:
+                client.select_folder("INBOX", readonly=True)
+                newest = max(client.search(["ALL"]))
+                data = client.fetch([newest], [b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])[newest]
+            head = next(v for k, v in data.items() if k.startswith(b"BODY"))
+            subject = str(make_header(decode_header(head.decode().partition(":")[2].strip())))
+            ANSWERS[re.sub(r"\(\d+\)", "(n)", subject)] += 1
+            return took
         time.sleep(0.01)
     raise TimeoutError(f"no answer to {msg['Subject']} within {timeout} s")
 
@@ -103,6 +117,7 @@ def main() -> None:
         robot.start()
         time.sleep(1)
         floor = series(stack, sized, args.count, 0)
+        ANSWERS.clear()
         stop.set()
         robot.join(5)
         stack.empty("minutes")
@@ -125,6 +140,7 @@ def main() -> None:
                 f"  min {xs[0]:.3f}  max {xs[-1]:.3f}  ({len(xs)} replies)"
             )
         print(f"ratio of medians: {statistics.median(took) / statistics.median(floor):.2f}x")
+        print(f"what minutesd answered: {dict(ANSWERS)}")
     finally:
         stack.stop()
         stack.cleanup()

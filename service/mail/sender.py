@@ -151,23 +151,39 @@ def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport
     """Send what is due; every state change is committed as soon as it is known."""
     report = DrainReport()
 
-    def start(mail: Doc) -> None:
-        with store.transaction() as txn:
-            doc = txn.get(outbox.TABLE, mail["key"]) or mail
-            doc["state"] = outbox.OutboxState.SENDING
-            doc["sending_since"] = time.time()
-            doc["attempts"] = int(doc["attempts"]) + 1
-            txn.put(outbox.TABLE, mail["key"], doc)
-
     def result(mail: Doc, error: Exception | None) -> None:
         # Lazy on purpose: a lost "sent" mark leaves the mail "sending", which its copy settles.
         _record(store, mail["key"], error, rules, report, durable=False)
 
     try:
-        _drain_batches(store, transport, rules, report, start, result)
+        _drain_batches(store, transport, rules, report, result)
     finally:
         store.sync()
     return report
+
+
+def _marker(store: Store, batch: list[Doc]) -> StartCallback:
+    """The start callback of one batch: at its first call (the server is connected and about
+    to take the first mail) the whole batch is marked "sending" in one durable commit, so a
+    crash from then on leaves each mail in doubt, to be settled by its copy, never sent twice.
+    One fsync a batch, not one a mail."""
+    marked = False
+
+    def start(mail: Doc) -> None:
+        nonlocal marked
+        if marked:
+            return
+        marked = True
+        now = time.time()
+        with store.transaction() as txn:
+            for each in batch:
+                doc = txn.get(outbox.TABLE, each["key"]) or each
+                doc["state"] = outbox.OutboxState.SENDING
+                doc["sending_since"] = now
+                doc["attempts"] = int(doc["attempts"]) + 1
+                txn.put(outbox.TABLE, each["key"], doc)
+
+    return start
 
 
 def _drain_batches(
@@ -175,7 +191,6 @@ def _drain_batches(
     transport: Transport,
     rules: OutboxRules,
     report: DrainReport,
-    start: StartCallback,
     result: ResultCallback,
 ) -> None:
     while True:
@@ -185,7 +200,7 @@ def _drain_batches(
         if not batch:
             return
         try:
-            asyncio.run(transport.send_all(batch, start, result))
+            asyncio.run(transport.send_all(batch, _marker(store, batch), result))
         except TemporaryFailure as exc:
             log.warning("outbox: %s; %d mail(s) wait for the next attempt", exc, len(batch))
             for mail in batch:

@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.core.config import Rules
+from service.core.ledger import ARCHIVED_TOTALS, LEDGER, MESSAGES
 from service.core.store import Doc, Store, define_index
 from service.items import state
 from service.mail import outbox
 from service.minutes import records
 from service.minutes.records import State
-from service.pipeline import ARCHIVED_TOTALS, LEDGER, MESSAGES
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -13,27 +14,42 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from service import health
 from service.core.clock import Clock
 from service.core.config import ConfigError, load_from_env, load_rules
 from service.core.directory import read_directory
 from service.core.store import Store, StoreError
-from service.daemon import Daemon, build_transport
-from service.mail.sender import drain
-from service.minutes.drafts import parse_file
-from service.operations import (
-    cmd_archive,
-    cmd_backup,
-    cmd_fsck,
-    cmd_init,
-    cmd_outbox,
-    cmd_quarantine,
-    cmd_restore,
-)
-from service.pipeline import Pipeline
-from service.views import cmd_report, cmd_status, cmd_tracker
 
 log = logging.getLogger("minutesd")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _later(module: str, name: str) -> Command:
+    """A command whose module is imported only when it runs: `minutesd status` never loads
+    the daemon, the scheduler or the pipeline's handlers (start-up is most of a short command)."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Command = getattr(importlib.import_module(module), name)
+        return command(args)
+
+    return run
+
+
+cmd_status, cmd_tracker, cmd_report = (
+    _later("service.views", n) for n in ("cmd_status", "cmd_tracker", "cmd_report")
+)
+cmd_archive, cmd_backup, cmd_fsck, cmd_init, cmd_outbox, cmd_quarantine, cmd_restore = (
+    _later("service.operations", n)
+    for n in (
+        "cmd_archive",
+        "cmd_backup",
+        "cmd_fsck",
+        "cmd_init",
+        "cmd_outbox",
+        "cmd_quarantine",
+        "cmd_restore",
+    )
+)
 
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -74,6 +90,8 @@ def _setup_logging() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from service.daemon import Daemon
+
     settings, rules = load_from_env()
     with Store(settings.data_dir) as store:
         daemon = Daemon(settings, rules, store, Clock(settings.now))
@@ -100,6 +118,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from service.daemon import build_transport
+    from service.mail.sender import drain
+    from service.pipeline import Pipeline
+
     settings, rules = load_from_env()
     worst = 0
     results: list[dict[str, object]] = []
@@ -147,10 +169,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from service import health
+
     return health.report(health.run_checks(), args.json)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    from service.minutes.drafts import parse_file
+
     settings, rules = load_from_env()
     minutes = parse_file(Path(args.file), rules, read_directory(settings.directory_path))
     print(json.dumps(minutes.as_json(), ensure_ascii=False, indent=2))

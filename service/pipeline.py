@@ -28,8 +28,11 @@ from service.context import Context, queue_reply, visible_text
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import LiveDirectory
+from service.core.ledger import LEDGER as LEDGER
+from service.core.ledger import MESSAGES as MESSAGES
+from service.core.ledger import outcome_counts as outcome_counts
 from service.core.outcomes import Applied, Outcome, OutcomeKind
-from service.core.store import Store, StoreUnavailable, Transaction, define_index
+from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.bodies import BodyFiles
 from service.mail.outbox import Outbox, OutgoingMail, move_bodies_to_files, secret_of
@@ -37,12 +40,6 @@ from service.mail.render import language_of, render
 from service.stages import STAGES, assign_items, automatic_policy
 
 log = logging.getLogger(__name__)
-
-MESSAGES = "messages"
-LEDGER = "ledger"
-ARCHIVED_TOTALS = "archived_totals"  # table → {"counts": {outcome or state: number archived}}
-
-define_index(MESSAGES, "outcome", lambda d: [d.get("outcome")])
 
 
 @dataclass
@@ -307,15 +304,3 @@ class Pipeline:
     def _known(self, message_id: str) -> Result:
         doc = self.store.get(MESSAGES, message_id) or {}
         return Result(message_id, OutcomeKind(doc.get("outcome", "applied")), doc.get("reason", ""), True)
-
-
-# -- stages: each may end the message by raising its Outcome -------------------------
-
-
-def outcome_counts(store: Store) -> dict[str, int]:
-    """Messages by outcome: the live ones, and those archived (ARCHIVED_TOTALS, kept by archiving)."""
-    counts = {kind.value: 0 for kind in OutcomeKind}
-    archived = (store.get(ARCHIVED_TOTALS, MESSAGES) or {}).get("counts", {})
-    for outcome, n in [*store.tally(MESSAGES, "outcome").items(), *archived.items()]:
-        counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
-    return counts

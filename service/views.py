@@ -13,13 +13,13 @@ from parsers.people import Directory
 from service.core.clock import Clock
 from service.core.config import Rules, Settings, load_from_env
 from service.core.directory import read_directory
+from service.core.ledger import outcome_counts
 from service.core.store import Doc, Store
 from service.items import state, tracker
 from service.items.status import status_json
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import counts_by_state
 from service.minutes import records
-from service.pipeline import outcome_counts
 
 
 def cmd_status(args: argparse.Namespace) -> int:

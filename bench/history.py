@@ -35,6 +35,18 @@ CLONED = ("records", "items", "threads", "reply_keys", "outbox", "outbox_ids", "
 _STAMP = r'"(?:sent_at|sending_since|next_attempt_at)":\d+(?:\.\d+)?'
 
 
+OWNERS = {1: "he.lei", 2: "huang.min"}  # the demo meeting's owners of items 1 and 2
+ATTENDEES = ["lin.tao", "xu.jing", "wu.hao", "zheng.fang"]
+
+
+def reply_line(i: int) -> tuple[str, str]:
+    """Who writes reply number i to a live meeting, and what: two progress lines to a confirmation."""
+    if i % 3 == 2:
+        return ATTENDEES[i % len(ATTENDEES)], "确认,没问题"
+    number = 1 + i % 2
+    return OWNERS[number], f"#{number} 进度 {10 + i % 80}% 第{i}次更新"
+
+
 @dataclass
 class Template:
     segments: list[str]  # text, token, text, token, ... of [[table, key, doc], ...] as JSON

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import mailparser
 
+from bench.history import reply_line
 from service.core.clock import parse_instant
 from service.core.config import load_rules
 from service.core.store import Store
@@ -43,17 +44,11 @@ from tests.mailstack import MailStack
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2024-05-22T10:00:00+08:00"  # the day after the demo's assignments
 RECORD = "2024-OPS-001"
-OWNERS = {1: "he.lei", 2: "huang.min"}
-ATTENDEES = ["lin.tao", "xu.jing", "wu.hao", "zheng.fang"]
 
 
 def make_reply(stack: MailStack, i: int, thread: str) -> bytes:
     msg = EmailMessage()
-    if i % 3 == 2:
-        user, body = ATTENDEES[i % len(ATTENDEES)], "确认,没问题"
-    else:
-        number = 1 + i % 2
-        user, body = OWNERS[number], f"#{number} 进度 {10 + i % 80}% 第{i}次更新"
+    user, body = reply_line(i)
     msg["From"] = stack.address(user)
     msg["To"] = stack.address("minutes")
     msg["Subject"] = f"回复: [{RECORD}] 您的行动项"

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import mailparser
 
-from bench.scale import NOW, OWNERS, REPO, Sized, env_for
+from bench.history import OWNERS
+from bench.scale import NOW, REPO, Sized, env_for
 from service.demo import DOMAIN, PEOPLE
 from tests.mailstack import MailStack
 

@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from bench.history import build
+from bench.history import build, reply_line
 from service.core.clock import parse_instant
 from service.core.store import Store
 from service.demo import DEMO, DOMAIN, SERVICE
@@ -37,8 +37,6 @@ from service.minutes import records
 REPO = Path(__file__).resolve().parent.parent
 END = date(2026, 11, 23)
 NOW = "2026-11-23T09:30:00+08:00"
-OWNERS = {1: "he.lei", 2: "huang.min"}
-ATTENDEES = ["lin.tao", "xu.jing", "wu.hao", "zheng.fang"]
 REPLIES = 1000
 
 
@@ -116,11 +114,7 @@ class Sized:
         names = []
         for i in range(count):
             msg = EmailMessage()
-            if i % 3 == 2:
-                user, body = ATTENDEES[i % len(ATTENDEES)], "确认,没问题"
-            else:
-                number = 1 + i % 2
-                user, body = OWNERS[number], f"#{number} 进度 {10 + i % 80}% 第{i}次更新"
+            user, body = reply_line(i)
             msg["From"] = f"{user}@{DOMAIN}"
             msg["To"] = SERVICE
             msg["Subject"] = f"回复: [{self.live}] 您的行动项"

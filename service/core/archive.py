@@ -117,17 +117,28 @@ class Archive:
         return self.root / "keys" / table / f"{digest}.tsv"
 
     def _place(self, table: str, key: str) -> tuple[str, int] | None:
+        """Where the newest copy of key is: the last whole line of its bucket that names it.
+
+        A substring search, not a parse of the bucket: most lookups are misses (a new message
+        is looked up before it is known), and they must stay cheap as the archive grows."""
         try:
-            text = self._bucket(table, key).read_text()
+            data = self._bucket(table, key).read_bytes()
         except OSError:
             return None
-        wanted = _escape(key)
-        found = None
-        for line in text.split("\n"):
-            parts = line.split("\t")
-            if len(parts) == 3 and parts[0] == wanted and parts[2].isdigit():
-                found = (parts[1], int(parts[2]))
-        return found
+        needle = _escape(key).encode() + b"\t"
+        end = len(data)
+        while True:
+            at = data.rfind(b"\n" + needle, 0, end)
+            start = at + 1 if at >= 0 else (0 if data.startswith(needle) and end > 0 else -1)
+            if start < 0:
+                return None
+            stop = data.find(b"\n", start)
+            parts = data[start : stop if stop >= 0 else len(data)].split(b"\t")
+            if stop >= 0 and len(parts) == 3 and parts[2].isdigit():
+                return parts[1].decode(), int(parts[2])
+            if start == 0:
+                return None
+            end = at  # a torn line: look at the one before
 
 
 def _escape(key: str) -> str:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from service.core.files import fsync_dir
 from service.core.store import StoreUnavailable
 
 FOLDER = "mail"
@@ -63,7 +64,7 @@ class BodyFiles:
         if self._pack is not None and self._unsynced:
             os.fsync(self._pack.fileno())
             if self._new_pack:
-                _fsync(self.data_dir / FOLDER)
+                fsync_dir(self.data_dir / FOLDER)
                 self._new_pack = False
         self._unsynced = False
 
@@ -89,11 +90,3 @@ def read_body(data_dir: Path, doc: dict[str, Any]) -> bytes:
     if len(raw) != int(length):
         raise OSError(f"{name} ends before the body at {span}")
     return raw
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

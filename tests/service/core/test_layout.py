@@ -114,3 +114,18 @@ def test_a_torn_last_line_of_an_archive_file_is_skipped(tmp_path: Path) -> None:
         fh.write(b'{"k":"c","d":{"n":')
     assert archive.get("t", "b") == {"key": "b", "n": 2}
     assert [k for k, _ in archive.documents("t")] == ["a", "b"]
+
+
+def test_the_key_index_finds_the_newest_whole_line_and_never_a_longer_key(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    for period, n in (("2024-06", 1), ("2024-07", 2)):
+        archive.write(
+            period, "t", [("a", encode("a", {"n": n}), None), ("ba", encode("ba", {"n": 10 * n}), None)]
+        )
+    assert archive.get("t", "a") == {"key": "a", "n": 2}, "the newest copy"
+    assert archive.get("t", "ba") == {"key": "ba", "n": 20}
+    assert archive.get("t", "b") is None and archive.get("t", "") is None
+    for bucket in (tmp_path / "keys" / "t").iterdir():
+        with open(bucket, "ab") as fh:
+            fh.write(b"a\t2024-08\t12")  # a torn line, no newline: the one before it counts
+    assert archive.get("t", "a") == {"key": "a", "n": 2}

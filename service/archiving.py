@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,6 @@ class Moved:
     items: int = 0
     mail: int = 0
     messages: int = 0
-    by_table: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"records": self.records, "items": self.items, "mail": self.mail, "messages": self.messages}

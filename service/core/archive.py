@@ -81,9 +81,6 @@ class Archive:
         doc = line.get("d") if isinstance(line, dict) and line.get("k") == key else None
         return doc if isinstance(doc, dict) else None
 
-    def holds(self, table: str, key: str) -> bool:
-        return self._place(table, key) is not None
-
     def periods(self) -> list[str]:
         if not self.root.is_dir():
             return []

@@ -109,6 +109,7 @@ class Store:
         self._unsynced = False
         self._docs: snapshot.Tables = {}
         self._indexes: dict[tuple[str, str], Index] = {}
+        self._indexes_of: dict[str, list[Index]] = {}  # the same, by table, for every write
         self._versions: dict[tuple[str, str], int] = {}
         self._writes = 0
         self.checkpoint_every = 5000
@@ -216,6 +217,7 @@ class Store:
             for key, encoded in self._docs.get(table, {}).items():
                 index.file(key, json.loads(encoded))
             self._indexes[(table, name)] = index
+            self._indexes_of.setdefault(table, []).append(index)
         return index
 
     def version(self, table: str, key: str) -> int:
@@ -224,9 +226,6 @@ class Store:
 
     def count(self, table: str) -> int:
         return len(self._docs.get(table, {}))
-
-    def tables(self) -> list[str]:
-        return sorted(t for t, rows in self._docs.items() if rows)
 
     def archived(self, table: str, periods: Iterable[str] | None = None) -> Iterator[Doc]:
         """Archived documents of a table that are not hot again, read from their files."""
@@ -343,7 +342,7 @@ class Store:
             else:
                 rows[key] = encoded
                 self._versions[(table, key)] = self._writes
-            indexes = [index for (t, _), index in self._indexes.items() if t == table]
+            indexes = self._indexes_of.get(table)
             if indexes:
                 doc = None if encoded is None else json.loads(encoded)
                 for index in indexes:

@@ -54,28 +54,14 @@ class Agenda:
 
     def refresh(self, store: Store) -> None:
         keys = store.keys(state.ITEMS, "unfinished", True)
-        for gone in self._items.keys() - keys:
-            del self._items[gone]
-        for key in keys:
-            version = store.version(state.ITEMS, key)
-            known = self._items.get(key)
-            if known is not None and known.version == version:
-                continue
-            item = store.get(state.ITEMS, key)
+        for key, version, item in _changed(store, state.ITEMS, keys, self._items):
             if item is None:
                 continue
             chased = state.is_open(item) and bool(item.get("assigned_at"))
             moments = item_moments(item, self.rules, self.calendar) if chased else []
             self._items[key] = _Item(version, item, moments)
         numbers = {entry.item["record"] for entry in self._items.values()}
-        for gone in self._records.keys() - numbers:
-            del self._records[gone]
-        for number in numbers:
-            version = store.version(records.RECORDS, number)
-            known_record = self._records.get(number)
-            if known_record is not None and known_record.version == version:
-                continue
-            record = store.get(records.RECORDS, number)
+        for number, version, record in _changed(store, records.RECORDS, numbers, self._records):
             confirmed = record is not None and record.get("state") == State.CONFIRMED
             important = record is not None and is_important(record, self.rules)
             self._records[number] = _Record(version, confirmed, important)
@@ -101,6 +87,19 @@ class Agenda:
             self._queued.add(key)
             return True
         return False
+
+
+def _changed(
+    store: Store, table: str, keys: set[str], known: dict[str, _Item] | dict[str, _Record]
+) -> Iterator[tuple[str, int, Doc | None]]:
+    """Forget what is no longer wanted; (key, version, document) of each key read since it changed."""
+    for gone in known.keys() - keys:
+        del known[gone]
+    for key in keys:
+        version = store.version(table, key)
+        entry = known.get(key)
+        if entry is None or entry.version != version:
+            yield key, version, store.get(table, key)
 
 
 _AGENDAS: weakref.WeakKeyDictionary[Store, Agenda] = weakref.WeakKeyDictionary()

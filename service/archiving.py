@@ -65,9 +65,9 @@ def daily(store: Store, rules: Rules, now: datetime) -> Moved | None:
     return moved
 
 
-def archive_finished(store: Store, rules: Rules, now: datetime, after_days: int | None = None) -> Moved:
-    cutoff = now - timedelta(days=rules.archive.after_days if after_days is None else after_days)
-    mail_cutoff = now - timedelta(days=rules.archive.mail_after_days if after_days is None else after_days)
+def archive_finished(store: Store, rules: Rules, now: datetime) -> Moved:
+    cutoff = now - timedelta(days=rules.archive.after_days)
+    mail_cutoff = now - timedelta(days=rules.archive.mail_after_days)
     period = now.astimezone(rules.tz).strftime("%Y-%m")
     moved = Moved()
     finished: dict[str, list[Doc]] = {}  # record → its items, all done or cancelled long enough

@@ -16,9 +16,17 @@ define_index(MESSAGES, "outcome", lambda d: [d.get("outcome")])
 
 
 def outcome_counts(store: Store) -> dict[str, int]:
-    """Messages by outcome: the live ones, and those archived (ARCHIVED_TOTALS, kept by archiving)."""
-    counts = {kind.value: 0 for kind in OutcomeKind}
-    archived = (store.get(ARCHIVED_TOTALS, MESSAGES) or {}).get("counts", {})
-    for outcome, n in [*store.tally(MESSAGES, "outcome").items(), *archived.items()]:
-        counts[str(outcome)] = counts.get(str(outcome), 0) + int(n)
+    """Messages by outcome, live and archived."""
+    return with_archived(store, MESSAGES, "outcome", {kind.value: 0 for kind in OutcomeKind})
+
+
+def with_archived(
+    store: Store, table: str, index: str, counts: dict[str, int] | None = None
+) -> dict[str, int]:
+    """How many documents of a table an index files under each value: the live ones (counted by
+    the index, unread) and those archived (ARCHIVED_TOTALS, kept by archiving)."""
+    counts = dict(counts or {})
+    archived = (store.get(ARCHIVED_TOTALS, table) or {}).get("counts", {})
+    for value, n in [*store.tally(table, index).items(), *archived.items()]:
+        counts[str(value)] = counts.get(str(value), 0) + int(n)
     return counts

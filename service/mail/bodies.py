@@ -32,7 +32,7 @@ class BodyFiles:
         self._unsynced = False
         self._new_pack = False
 
-    def write(self, message_id: str, raw: bytes) -> str:
+    def write(self, raw: bytes) -> str:
         """Store a body; where it is, relative to the data directory."""
         name = f"{FOLDER}/{time.strftime('%Y-%m-%d')}.pack"
         try:

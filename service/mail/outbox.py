@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from parsers.classify import LOOP_HEADER
+from service.core.ledger import with_archived
 from service.core.store import Doc, Store, Transaction, define_index
 from service.mail.bodies import BodyFiles
 from service.mail.render import render
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 TABLE = "outbox"
 BY_MESSAGE_ID = "outbox_ids"
-ARCHIVED_TOTALS = "archived_totals"  # the same table as pipeline.ARCHIVED_TOTALS
 
 define_index(TABLE, "state", lambda d: [d.get("state")])
 
@@ -113,11 +113,7 @@ class Outbox:
                 "recipients": sorted({*mail.to, *mail.cc}),
                 "subject": mail.subject,
                 "template": mail.template,
-                **(
-                    {"body": self.bodies.write(message_id, raw)}
-                    if self.bodies
-                    else {"raw": raw.decode("ascii")}
-                ),
+                **({"body": self.bodies.write(raw)} if self.bodies else {"raw": raw.decode("ascii")}),
                 "created_at": now.isoformat(),
                 "attempts": 0,
                 "next_attempt_at": 0.0,
@@ -262,11 +258,7 @@ def next_attempt_at(attempts: int, backoff: list[float], now_ts: float) -> float
 
 
 def counts_by_state(store: Store) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    archived = (store.get(ARCHIVED_TOTALS, TABLE) or {}).get("counts", {})
-    for value, n in [*store.tally(TABLE, "state").items(), *archived.items()]:
-        counts[str(value)] = counts.get(str(value), 0) + int(n)
-    return counts
+    return with_archived(store, TABLE, "state")
 
 
 FORMAT = "format"  # what version of each layout the data directory is in
@@ -279,7 +271,7 @@ def move_bodies_to_files(store: Store, bodies: BodyFiles) -> int:
         return 0
     inline = [d for d in store.all(TABLE) if d.get("raw")]
     for doc in inline:
-        doc["body"] = bodies.write(doc["message_id"], str(doc.pop("raw")).encode("ascii"))
+        doc["body"] = bodies.write(str(doc.pop("raw")).encode("ascii"))
     with store.transaction() as txn:  # the store syncs the body files before its journal
         for doc in inline:
             txn.put(TABLE, doc["key"], doc)

@@ -14,7 +14,14 @@ from service.core.config import Rules, Settings
 from service.core.store import Store, StoreUnavailable
 from service.mail import outbox
 from service.mail.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
-from service.mail.sender import DrainReport, MaildirTransport, SmtpTransport, Transport, drain
+from service.mail.sender import (
+    DrainReport,
+    MaildirTransport,
+    SmtpTransport,
+    Transport,
+    connection_refused,
+    drain,
+)
 from service.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -38,14 +45,6 @@ class PassReport:
     processed: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     outbox: DrainReport = field(default_factory=DrainReport)
-
-
-def _refused(exc: BaseException) -> bool:
-    while exc is not None:
-        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
-            return True
-        exc = exc.__cause__  # type: ignore[assignment]
-    return False
 
 
 class Daemon:
@@ -176,7 +175,7 @@ class Daemon:
     def _backoff(self, exc: Exception) -> None:
         steps = self.rules.mailbox.reconnect_backoff_seconds or [5.0]
         delay = steps[min(self._failures, len(steps) - 1)]
-        if _refused(exc):
+        if connection_refused(exc):
             delay = min(delay, 2.0)  # a server that answers "refused" is coming back: ask again soon
         self._failures += 1
         log.warning("%s; reconnecting in %.1f s", exc, delay)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -22,6 +23,8 @@ from service.mail.bodies import read_body
 
 log = logging.getLogger(__name__)
 
+REFUSED_RETRY_SECONDS = 2.0
+
 
 class TemporaryFailure(Exception):
     """Try again later: the server is away or said 4xx."""
@@ -29,6 +32,18 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Give up on this mail: the server said 5xx for every recipient."""
+
+
+def connection_refused(exc: BaseException | None) -> bool:
+    """True when the server's host answered but nothing listens yet: a restart, back in seconds.
+    aiosmtplib words it "Connect call failed", so the cause chain is read, not only the words."""
+    while exc is not None:
+        if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+            return True
+        if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 StartCallback = Callable[[Doc], None]
@@ -261,7 +276,7 @@ def _record(
             doc["state"] = outbox.OutboxState.PENDING
             doc["last_error"] = str(error)
             doc["next_attempt_at"] = outbox.next_attempt_at(attempts, rules.backoff_seconds, time.time())
-            if "refused" in str(error).lower():  # the server is restarting: try again within seconds
-                doc["next_attempt_at"] = min(doc["next_attempt_at"], time.time() + 5.0)
+            if connection_refused(error):  # the server is restarting: try again within seconds
+                doc["next_attempt_at"] = min(doc["next_attempt_at"], time.time() + REFUSED_RETRY_SECONDS)
             report.retrying += 1
         txn.put(outbox.TABLE, key, doc)

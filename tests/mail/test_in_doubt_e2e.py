@@ -16,7 +16,7 @@ from service.core.store import Store
 from service.mail import outbox
 from service.mail.bodies import read_body
 from service.mail.outbox import Outbox, OutgoingMail
-from tests.conftest import run_cli, service_env, wait_until
+from tests.conftest import run_cli, running_daemon, service_env, wait_until, write_rules
 from tests.mailstack import MailStack
 
 pytestmark = pytest.mark.mailstack
@@ -61,9 +61,31 @@ def test_a_mail_in_doubt_without_any_copy_is_sent_once_after_the_grace(
     assert _count(stack, "li.na") == 1
 
 
-def _left_in_doubt(stack: MailStack, data: Path, key: str, user: str) -> bytes:
-    """A mail queued, then left "sending" an hour ago: what a kill between the SMTP server's 250
-    and our commit leaves behind. Returns its raw bytes as they went out."""
+def test_a_running_daemon_settles_a_send_in_doubt_when_its_grace_ends_with_nothing_arriving(
+    stack: MailStack, tmp_path: Path
+) -> None:
+    """The daemon sleeps in IDLE for minutes when nothing arrives; a send in doubt must still be
+    settled when its grace ends, not at the next IDLE renewal (5 minutes by default)."""
+    grace = 8
+    data = tmp_path / "data"
+    rules = write_rules(tmp_path / "rules.yaml", outbox={"confirm_grace_seconds": grace})
+    env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(rules)})
+    stack.empty("minutes")
+    stack.empty("zhao.min")
+    left_at = time.time()
+    _left_in_doubt(stack, data, "doubt-3", "zhao.min", ago=0.0)
+    log = tmp_path / "daemon.log"
+    with running_daemon(env, log):
+        assert wait_until(lambda: _count(stack, "zhao.min") == 1, grace + 20), log.read_text()
+        took = time.time() - left_at
+        assert grace <= took <= grace + 6, f"settled after {took:.1f} s for a grace of {grace} s"
+        time.sleep(2.0)
+    assert _count(stack, "zhao.min") == 1
+
+
+def _left_in_doubt(stack: MailStack, data: Path, key: str, user: str, ago: float = 3600.0) -> bytes:
+    """A mail queued, then left "sending" `ago` seconds ago: what a kill between the SMTP
+    server's 250 and our commit leaves behind. Returns its raw bytes as they went out."""
     from datetime import UTC, datetime
 
     box = Outbox(stack.address("minutes"), "会议纪要助手")
@@ -75,7 +97,7 @@ def _left_in_doubt(stack: MailStack, data: Path, key: str, user: str) -> bytes:
             box.enqueue(txn, mail, datetime.now(UTC))
         with store.transaction() as txn:
             doc = txn.get(outbox.TABLE, key)
-            doc.update(state="sending", sending_since=time.time() - 3600, attempts=1)
+            doc.update(state="sending", sending_since=time.time() - ago, attempts=1)
             txn.put(outbox.TABLE, key, doc)
         return read_body(store.data_dir, store.get(outbox.TABLE, key))
 

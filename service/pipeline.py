@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from parsers.classify import Kind, classify
-from parsers.message import InboundMessage, parse_message
+from parsers.message import InboundMessage
 from parsers.people import Directory
 from service.context import Context, queue_reply, visible_text
+from service.core.bounded import TooSlow, deadline
 from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.directory import LiveDirectory
@@ -36,6 +37,7 @@ from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.bodies import BodyFiles
 from service.mail.outbox import Outbox, OutgoingMail, move_bodies_to_files, secret_of
+from service.mail.reading import read_message
 from service.mail.render import language_of, render
 from service.stages import STAGES, assign_items, automatic_policy
 
@@ -108,9 +110,10 @@ class Pipeline:
             raise StoreUnavailable(f"could not archive the message ({exc}); it stays in the inbox") from exc
         now = self.clock.now()
         try:
-            msg = parse_message(raw)
+            reading = read_message(raw, self.rules.limits)
         except Exception as exc:  # parse_message promises not to raise; if it does, quarantine
             return self._quarantine(source_ref, digest, archived, None, now, exc)
+        msg = reading.msg
         previous = self.store.get(MESSAGES, msg.message_id)
         if previous is not None:
             # The same message again (a re-scan after UIDVALIDITY changed, a second copy): one outcome.
@@ -125,10 +128,16 @@ class Pipeline:
             on_confirmed=assign_items,
         )  # fmt: skip
         ctx.facts["sha256"] = digest  # the archived raw message, for records that keep it
+        if reading.over_limit:
+            ctx.facts["over_limit"] = reading.over_limit
+            ctx.facts["limit"] = {"limit": reading.limit, "amount": reading.amount}
         ctx.lang = language_of(f"{msg.subject}\n{msg.text[:2000]}", self.rules.service.default_language)
         try:
-            self._stages(ctx)
+            with deadline(self.rules.limits.message_seconds):
+                self._stages(ctx)
             raise Applied(ctx.facts.get("reason", "handled"))
+        except TooSlow as exc:  # what it wrote is dropped with its transaction; a person looks
+            return self._quarantine(source_ref, digest, archived, msg, now, exc)
         except Outcome as outcome:
             try:
                 return self._record(ctx, source_ref, digest, archived, outcome)

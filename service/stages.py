@@ -11,7 +11,7 @@ from parsers.classify import LOOP_HEADER, AutomaticPolicy, Kind, classify
 from service import routes
 from service.context import Context, visible_text
 from service.core.config import Rules, Settings
-from service.core.outcomes import Ignored
+from service.core.outcomes import Ignored, Rejected, Reply
 from service.core.store import Doc
 from service.items import notices, roles, state
 from service.mail import loops
@@ -160,6 +160,26 @@ def _tell_recorder_of_loop(ctx: Context, why: str) -> None:
     )
 
 
+def refuse_over_limit(ctx: Context) -> None:
+    """Mail past the rules' limits was read from its headers alone: one answer says which limit,
+    to a person of the directory only (a stranger's oversized mail is not worth backscatter)."""
+    why = ctx.facts.get("over_limit")
+    if not why:
+        return
+    if not routes.within(ctx, ctx.msg.from_addr):
+        raise Ignored(f"over a limit, from outside the directory: {why}")
+    limits = ctx.rules.limits
+    reply = Reply(
+        "over_limit",
+        {
+            **ctx.facts["limit"],
+            "megabytes": f"{limits.message_megabytes:g}",
+            "attachments": limits.attachments,
+        },
+    )
+    raise Rejected(why, reply=reply)
+
+
 def route(ctx: Context) -> None:
     routes.route(ctx)
 
@@ -172,6 +192,7 @@ STAGES: tuple[Callable[[Context], None], ...] = (
     need_a_sender,
     authenticate,
     stop_loops,
+    refuse_over_limit,
     route,
 )
 

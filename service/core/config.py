@@ -74,6 +74,18 @@ class SecurityRules(_Strict):
     allowed_domains: list[str] = Field(default_factory=list)
 
 
+class LimitRules(_Strict):
+    """What reading one message may cost; past it the sender gets one answer and nothing waits."""
+
+    message_megabytes: float = Field(default=25, gt=0)  # the whole message as received
+    attachments: int = Field(default=30, gt=0)
+    inline_kilobytes: int = Field(default=256, ge=0)  # smaller mail is read in the daemon itself
+    read_seconds: float = Field(default=10, gt=0)  # wall clock of reading one message in its worker
+    read_cpu_seconds: int = Field(default=8, gt=0)
+    read_memory_megabytes: int = Field(default=512, gt=0)  # what the worker may add to what it inherits
+    message_seconds: float = Field(default=60, gt=0)  # all the work on one message, reading included
+
+
 class LoopRules(_Strict):
     """How much the service answers one address, so an auto-responder's loop ends by itself."""
 
@@ -227,6 +239,7 @@ class Rules(_Strict):
     automatic: AutomaticRules = AutomaticRules()
     loops: LoopRules = LoopRules()
     security: SecurityRules = SecurityRules()
+    limits: LimitRules = LimitRules()
     mute: MuteRules = MuteRules()
     reply_subject_prefixes: list[str] = Field(default_factory=list)
     # The draft parser's vocabulary and validation rules; parsers/ validates its own part.

@@ -12,7 +12,9 @@ from parsers.model import Finding, Minutes
 from parsers.people import Directory
 from parsers.reply_text import read_reply
 from parsers.vocabulary import Vocabulary, VocabularyError, load_vocabulary
+from service.core.bounded import TooCostly, run_bounded
 from service.core.config import ConfigError, Rules
+from service.mail.reading import budget
 
 
 def vocabulary(rules: Rules) -> Vocabulary:
@@ -23,12 +25,29 @@ def vocabulary(rules: Rules) -> Vocabulary:
 
 
 def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory) -> Minutes:
+    """The minutes in a message. An attached document, or a body past the inline size, is read
+    in a worker held to the rules' budget: a crafted .docx costs its sender an answer, not us
+    the daemon."""
+    inline = rules.limits.inline_kilobytes * 1024
+    if not _has_document(msg) and len(msg.text) + len(msg.html) <= inline:
+        return _parse_draft(msg, rules, directory)
+    try:
+        return run_bounded(lambda: _parse_draft(msg, rules, directory), budget(rules.limits))
+    except TooCostly as exc:
+        return _too_costly(exc)
+
+
+def _parse_draft(msg: InboundMessage, rules: Rules, directory: Directory) -> Minutes:
     received = msg.date.astimezone(rules.tz).date() if msg.date else None
     try:
         doc = document_from_message(msg)
     except UnsupportedDraft as exc:
         return _unreadable(str(exc))
     return parse_draft(doc, vocabulary(rules), directory, received=received, subject=msg.subject)
+
+
+def _has_document(msg: InboundMessage) -> bool:
+    return any(a.filename.lower().endswith(DRAFT_FILES) for a in msg.attachments)
 
 
 DRAFT_FILES = (".docx", ".md", ".txt", ".html", ".htm")
@@ -40,7 +59,7 @@ def own_part(msg: InboundMessage, visible: str | None = None) -> InboundMessage:
     `visible` is the reply's own text when the message answers a record: then an HTML part
     (which holds the quoted minutes table of an Outlook reply) is never read.
     """
-    if any(a.filename.lower().endswith(DRAFT_FILES) for a in msg.attachments):
+    if _has_document(msg):
         return msg
     if visible is not None:
         return dataclasses.replace(msg, text=visible, html="")
@@ -70,6 +89,8 @@ def tries_to_be_minutes(minutes: Minutes) -> bool:
         bool(minutes.decisions or minutes.agenda or minutes.discussion),
         any(f.rule in _ITEM_FINDINGS for f in minutes.findings),
     ]
+    if any(f.rule == "readable_format" for f in minutes.findings):
+        return True  # a document it could not read: the sender hears why, not a help text
     return sum(signs) >= 2 or bool(minutes.items)
 
 
@@ -86,6 +107,22 @@ def parse_file(path: Path, rules: Rules, directory: Directory) -> Minutes:
     except UnsupportedDraft as exc:
         return _unreadable(str(exc))
     return parse_draft(doc, vocabulary(rules), directory)
+
+
+def _too_costly(exc: TooCostly) -> Minutes:
+    what = "内存" if exc.what == "memory" else "时间"
+    minutes = Minutes()
+    minutes.findings.append(
+        Finding(
+            "error",
+            "readable_format",
+            f"这份纪要读取超出了{what}限制({exc}),没有被处理:请把纪要写在邮件正文中,或附上一个内容更简单的 .docx / .txt 文件。"
+            f" / Reading this draft went past its {exc.what} budget ({exc}): write the minutes in the"
+            " mail, or attach a simpler .docx or .txt file.",
+            "",
+        )
+    )
+    return minutes
 
 
 def _unreadable(kind: str) -> Minutes:

@@ -138,6 +138,7 @@ def _in_words(exc: Exception) -> str:
         ("auth", "the user name or password is wrong"),
         ("name or service not known", "the host name is unknown"),
         ("nodename nor servname", "the host name is unknown"),
+        ("failure in name resolution", "the host name does not resolve (DNS unreachable or no such host)"),
         ("refused", "the server refused the connection (is it running, is the port right?)"),
         ("connect call failed", "the server refused the connection (is it running, is the port right?)"),
         ("timed out", f"no answer within {CONNECT_SECONDS:.0f} s (host, port or firewall?)"),

@@ -219,3 +219,16 @@ def test_the_directory_is_checked_with_lines_and_read_again_when_it_changes(tmp_
     path.write_text("people: [: broken", encoding="utf-8")
     os.utime(path, (later + 5, later + 5))
     assert live.get().by_email("li.na@example.test") is not None, "a broken edit keeps the last good one"
+
+
+def test_check_words_each_way_a_server_cannot_be_reached() -> None:
+    from service.health import _in_words
+
+    said = {
+        "[Errno -2] Name or service not known": "host name is unknown",
+        "[Errno -3] Temporary failure in name resolution": "does not resolve",
+        "Error connecting to 127.0.0.1 on port 1: [Errno 111] Connect call failed": "refused the connection",
+        "timed out": "no answer within",
+    }
+    for raw, words in said.items():
+        assert words in _in_words(Exception(f"IMAP mail.example.invalid:993: {raw}")), raw

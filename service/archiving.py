@@ -33,6 +33,7 @@ from service.minutes.records import State
 log = logging.getLogger(__name__)
 
 RUNS = "archiving"  # the day of the last pass
+MIN_QUIET_DAYS = 8  # as archive.after_days: the weekly table and our own copies still need them
 
 define_index(
     outbox.TABLE, "sent", lambda d: [float(d.get("sent_at") or 0)] if d.get("state") == "sent" else []
@@ -65,18 +66,62 @@ def daily(store: Store, rules: Rules, now: datetime) -> Moved | None:
     return moved
 
 
-def archive_finished(store: Store, rules: Rules, now: datetime) -> Moved:
-    cutoff = now - timedelta(days=rules.archive.after_days)
+def archive_finished(
+    store: Store, rules: Rules, now: datetime, closed_before: datetime | None = None
+) -> Moved:
+    """Move what has been finished long enough. With `closed_before` (`archive --before YEAR`)
+    a meeting finished before that moment moves whatever `after_days` says, into the period of
+    its last change, so the archive stays sorted by when work ended."""
+    quiet = now - timedelta(days=rules.archive.after_days)
+    cutoff = min(closed_before, now - timedelta(days=MIN_QUIET_DAYS)) if closed_before else quiet
     mail_cutoff = now - timedelta(days=rules.archive.mail_after_days)
-    period = now.astimezone(rules.tz).strftime("%Y-%m")
+    this_period = now.astimezone(rules.tz).strftime("%Y-%m")
     moved = Moved()
     finished: dict[str, list[Doc]] = {}  # record → its items, all done or cancelled long enough
+    period_of: dict[str, str] = {}
     for number in sorted(store.keys(records.RECORDS, "state", State.CONFIRMED.value)):
         record = store.get(records.RECORDS, number)
         items = store.query(state.ITEMS, "record", number)
         if record is not None and _finished(record, items, cutoff):
             finished[number] = items
-    # One archive write a table for the whole pass: the first pass after an upgrade moves years.
+            last = _last_change_of(record, items)
+            period_of[number] = (
+                last.astimezone(rules.tz).strftime("%Y-%m") if closed_before and last else this_period
+            )
+    # One archive write a table and period for the whole pass: the first pass after an upgrade
+    # moves years.
+    for period in sorted(set(period_of.values())):
+        _move_records(store, {n: i for n, i in finished.items() if period_of[n] == period}, period)
+    moved.records = len(finished)
+    moved.items = sum(len(items) for items in finished.values())
+    sent = [
+        key
+        for key, (at,) in store.indexed(outbox.TABLE, "sent").items()
+        if float(str(at)) < mail_cutoff.timestamp()
+    ]
+    ids = [d["message_id"] for key in sent if (d := store.get(outbox.TABLE, key)) is not None]
+    store.archive(outbox.BY_MESSAGE_ID, ids, this_period)
+    moved.mail = store.archive(outbox.TABLE, sent, this_period)
+    _add_to_totals(store, outbox.TABLE, {"sent": moved.mail})
+    handled = [
+        key for key, (at,) in store.indexed(MESSAGES, "handled").items() if _before(str(at), mail_cutoff)
+    ]
+    docs = [d for key in handled if (d := store.get(MESSAGES, key)) is not None]
+    store.archive(LEDGER, [ref for d in docs for ref in d.get("refs", [])], this_period)
+    moved.messages = store.archive(MESSAGES, handled, this_period)
+    by_outcome: dict[str, int] = {}
+    for doc in docs:
+        by_outcome[doc["outcome"]] = by_outcome.get(doc["outcome"], 0) + 1
+    _add_to_totals(store, MESSAGES, by_outcome)
+    if moved.records or moved.mail or moved.messages:
+        log.info(
+            "archived to %s: %d record(s) with %d item(s), %d sent mail(s), %d message(s)",
+            this_period, moved.records, moved.items, moved.mail, moved.messages,
+        )  # fmt: skip
+    return moved
+
+
+def _move_records(store: Store, finished: dict[str, list[Doc]], period: str) -> None:
     store.archive(state.ITEMS, [i["key"] for items in finished.values() for i in items], period)
     pages = [
         k
@@ -90,33 +135,11 @@ def archive_finished(store: Store, rules: Rules, now: datetime) -> Moved:
     store.archive(
         records.RECORDS, list(finished), period, summary=lambda r: summary(r, items=finished[r["record"]])
     )
-    moved.records = len(finished)
-    moved.items = sum(len(items) for items in finished.values())
-    sent = [
-        key
-        for key, (at,) in store.indexed(outbox.TABLE, "sent").items()
-        if float(str(at)) < mail_cutoff.timestamp()
-    ]
-    ids = [d["message_id"] for key in sent if (d := store.get(outbox.TABLE, key)) is not None]
-    store.archive(outbox.BY_MESSAGE_ID, ids, period)
-    moved.mail = store.archive(outbox.TABLE, sent, period)
-    _add_to_totals(store, outbox.TABLE, {"sent": moved.mail})
-    handled = [
-        key for key, (at,) in store.indexed(MESSAGES, "handled").items() if _before(str(at), mail_cutoff)
-    ]
-    docs = [d for key in handled if (d := store.get(MESSAGES, key)) is not None]
-    store.archive(LEDGER, [ref for d in docs for ref in d.get("refs", [])], period)
-    moved.messages = store.archive(MESSAGES, handled, period)
-    by_outcome: dict[str, int] = {}
-    for doc in docs:
-        by_outcome[doc["outcome"]] = by_outcome.get(doc["outcome"], 0) + 1
-    _add_to_totals(store, MESSAGES, by_outcome)
-    if moved.records or moved.mail or moved.messages:
-        log.info(
-            "archived to %s: %d record(s) with %d item(s), %d sent mail(s), %d message(s)",
-            period, moved.records, moved.items, moved.mail, moved.messages,
-        )  # fmt: skip
-    return moved
+
+
+def _last_change_of(record: Doc, items: Iterable[Doc]) -> datetime | None:
+    moments = [m for m in (_last_change(d) for d in (record, *items)) if m is not None]
+    return max(moments) if moments else None
 
 
 def _add_to_totals(store: Store, table: str, added: dict[str, int]) -> None:

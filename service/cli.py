@@ -264,6 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
     archive = sub.add_parser(
         "archive", help="move finished meetings, sent mail and handled messages to the archive now"
     )
+    archive.add_argument(
+        "--before", type=int, metavar="YEAR", help="also every meeting finished before 1 January of YEAR"
+    )
+    archive.add_argument(
+        "--purge-before",
+        type=int,
+        metavar="YEAR",
+        help="delete archive periods before YEAR with their evidence, raw mail and bodies "
+        "(refused inside archive.keep_years)",
+    )
+    archive.add_argument("--dry-run", action="store_true", help="with --purge-before: say what would go")
     archive.add_argument("--json", action="store_true")
     archive.set_defaults(func=cmd_archive)
     fsck = sub.add_parser("fsck", help="check store, journal, archive and evidence against each other")

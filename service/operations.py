@@ -8,14 +8,15 @@ import io
 import json
 import re
 import shutil
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service import archiving
+from service import archiving, retention
 from service.core.clock import Clock
-from service.core.config import load_from_env
+from service.core.config import Rules, load_from_env
 from service.core.files import write_atomically
 from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError
 from service.mail import outbox
@@ -122,14 +123,43 @@ def _archived_record_numbers(store: Store) -> list[str]:
 def cmd_archive(args: argparse.Namespace) -> int:
     """Move finished work to the archive now, rather than at the daemon's next daily pass."""
     settings, rules = load_from_env()
+    now = Clock(settings.now).now()
+    if args.purge_before is not None:
+        return _purge(settings.data_dir, rules, args.purge_before, now, args.dry_run, args.json)
     with Store(settings.data_dir) as store:
-        moved = archiving.archive_finished(store, rules, Clock(settings.now).now())
+        moved = archiving.Moved()
+        if args.before is not None:
+            moved = archiving.archive_finished(
+                store, rules, now, datetime(args.before, 1, 1, tzinfo=rules.tz)
+            )
+        more = archiving.archive_finished(store, rules, now)
+    moved.records, moved.items = moved.records + more.records, moved.items + more.items
+    moved.mail, moved.messages = moved.mail + more.mail, moved.messages + more.messages
     if args.json:
         print(json.dumps(moved.as_json()))
     else:
         print(
             f"archive: {moved.records} finished meeting(s) with {moved.items} item(s), "
             f"{moved.mail} sent mail(s), {moved.messages} handled message(s) moved to {settings.data_dir / 'archive'}"
+        )
+    return 0
+
+
+def _purge(data_dir: Path, rules: Rules, year: int, now: datetime, dry_run: bool, as_json: bool) -> int:
+    with Store(data_dir) as store:
+        try:
+            purged = retention.purge_before(store, rules, year, now, dry_run=dry_run)
+        except retention.RetentionRefused as exc:
+            print(f"archive: refused: {exc}", file=sys.stderr)
+            return 2
+    if as_json:
+        print(json.dumps({**purged.as_json(), "dry_run": dry_run}))
+    else:
+        verb = "would delete" if dry_run else "deleted"
+        print(
+            f"archive: {verb} {len(purged.periods)} period(s) before {year} "
+            f"({', '.join(purged.periods) or 'none'}): {purged.meetings} meeting(s), "
+            f"{purged.files} file(s) or folder(s) beside them, {purged.bytes / 1e6:.1f} MB"
         )
     return 0
 

@@ -107,6 +107,21 @@ class Archive:
         for key, (period, summary) in newest.items():
             yield key, period, summary
 
+    def period_of(self, table: str, key: str) -> str | None:
+        """The period that holds the newest copy of key (a key archived twice lives in the later)."""
+        place = self._place(table, key)
+        return place[0] if place else None
+
+    def drop_period(self, period: str) -> int:
+        """Delete a whole period's files; its index lines are left to point at nothing, which
+        `get` reads as "not archived". Returns the bytes freed."""
+        folder = self.root / period
+        freed = sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
+        for path in folder.glob("*"):
+            path.unlink()
+        folder.rmdir()
+        return freed
+
     # -- the key index -------------------------------------------------------
 
     def _bucket(self, table: str, key: str) -> Path:

@@ -225,6 +225,10 @@ class ArchiveRules(_Strict):
     # Sent mail and handled messages are bookkeeping: they leave sooner (their keys still answer
     # "already sent" and "seen before" from the archive).
     mail_after_days: int = Field(2, ge=1)
+    # Records are kept at least this many years (the source documents ask for 2). Nothing is
+    # ever deleted by itself: `minutesd archive --purge-before YEAR` deletes older periods, and
+    # refuses a YEAR that would cut into this.
+    keep_years: int = Field(2, ge=2)
 
 
 class Rules(_Strict):

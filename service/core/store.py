@@ -183,6 +183,9 @@ class Store:
             return dict(json.loads(encoded))
         return self.archive_files.get(table, key)
 
+    def is_hot(self, table: str, key: str) -> bool:
+        return key in self._docs.get(table, {})
+
     def all(self, table: str) -> list[Doc]:
         return [json.loads(doc) for doc in self._docs.get(table, {}).values()]
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from parsers.people import Directory
 from parsers.workdays import WorkCalendar
+from service.core.calendar import work_calendar
 from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import notices, roles, state, tracker
 from service.items.moments import assigned_by, at, last_weekly_moment
+from service.items.state import Status
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import Outbox, OutgoingMail
 from service.minutes import records
@@ -56,6 +59,7 @@ def digests(
         lang = record["language"]
         person = roles.tracker_of(record, rules)
         rows = [tracker.row(i, lang, directory) for i in open_items]
+        groups = grouped(open_items, rows, {record["record"]: record}, lang, today, calendar)
         with store.transaction() as txn:
             mailer = notices.Mailer(
                 txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
@@ -78,7 +82,8 @@ def digests(
                         "day": day.isoformat(),
                         "headers": tracker.HEADERS[lang],
                         "columns": tracker.COLUMNS,
-                        "rows": rows,
+                        "groups": groups,
+                        "flags": flagged(groups, lang),
                         "rate": tracker.on_time_rate(tracked, today).spelled(),
                     },
                 ),
@@ -146,6 +151,7 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
     }
     queued = 0
     today = now.astimezone(rules.tz).date()
+    calendar = work_calendar(rules.calendar)
     mails = []
     muted = frozenset(d["key"] for d in store.all("muted"))
     for person, owned in weekly_recipients(chosen, record_docs, rules, directory, muted):
@@ -156,6 +162,7 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
         lang = "en" if languages == {"en"} else "zh"
         rows = [tracker.row(i, lang, directory) for i in owned]
         rate = tracker.on_time_rate(owned, today)
+        groups = grouped(owned, rows, record_docs, lang, today, calendar)
         title = f"行动项周报 {week}" if lang == "zh" else f"Action items, week of {week}"
         mails.append(
             OutgoingMail(
@@ -169,7 +176,8 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
                     "week": week.isoformat(),
                     "headers": tracker.HEADERS[lang],
                     "columns": tracker.COLUMNS,
-                    "rows": rows,
+                    "groups": groups,
+                    "flags": flagged(groups, lang),
                     "rate": rate.spelled(),
                     "counts": _counts(owned, lang),
                 },
@@ -193,3 +201,92 @@ def _counts(owned: list[Doc], lang: str) -> list[tuple[str, int]]:
         label = tracker.STATUS_LABELS[lang][item["status"]]
         counts[label] = counts.get(label, 0) + 1
     return sorted(counts.items())
+
+
+# -- marks: what a row needs someone to look at ----------------------------------
+#
+# A mark is a word and what it is about, kept in the cell text (so it survives plain text,
+# printing and colour blindness); the templates colour the row by the first mark's kind.
+
+MARK_ORDER = ("overdue", "blocked", "delayed")  # the row's colour is the first that applies
+MARK_WORDS = {
+    "zh": {"overdue": "逾期", "delayed": "已延期", "blocked": "受阻"},
+    "en": {"overdue": "Overdue", "delayed": "Delayed", "blocked": "Blocked"},
+}
+
+
+def days_overdue(item: Doc, today: date, calendar: WorkCalendar) -> int:
+    """Working days past the current deadline of an open item, counted as the escalation counts them."""
+    due = state.due_date(item)
+    if due is None or not state.is_open(item):
+        return 0
+    return calendar.working_days_between(due, today)
+
+
+def marks(item: Doc, lang: str, today: date, calendar: WorkCalendar) -> list[dict[str, str]]:
+    """The marks of one row, most urgent first: overdue (with the working days), blocked (with the
+    support asked), delayed (with how many times). Closed, waiting and on-time items carry none."""
+    zh = lang == "zh"
+    words = MARK_WORDS["zh" if zh else "en"]
+    found: dict[str, str] = {}
+    if (over := days_overdue(item, today, calendar)) > 0:
+        found["overdue"] = (
+            f"已逾期 {over} 个工作日" if zh else f"{over} working day{'s' if over != 1 else ''} overdue"
+        )
+    if item["status"] == Status.BLOCKED:
+        blocked = item.get("blocked") or {}
+        support, reason = blocked.get("support", ""), blocked.get("reason", "")
+        if support:
+            found["blocked"] = f"需:{support}" if zh else f"needs: {support}"
+        elif reason:
+            found["blocked"] = f"原因:{reason}" if zh else f"because: {reason}"
+        else:
+            found["blocked"] = "未写明需要的支持" if zh else "no support named"
+    delays = len(item.get("delays", []))
+    if state.is_open(item) and (delays or item["status"] == Status.DELAYED):
+        found["delayed"] = (
+            f"延期 {delays} 次,现截止 {item['due']}"
+            if zh
+            else f"{delays} delay{'s' if delays != 1 else ''}, now due {item['due']}"
+        )
+    return [
+        {"kind": kind, "word": words[kind], "detail": found[kind]} for kind in MARK_ORDER if kind in found
+    ]
+
+
+def grouped(
+    items: list[Doc],
+    rows: list[dict[str, str]],
+    record_docs: dict[str, Doc],
+    lang: str,
+    today: date,
+    calendar: WorkCalendar,
+) -> list[dict[str, Any]]:
+    """The rows under their meeting (record number, name, date), meetings in record order."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item, row in zip(items, rows, strict=True):
+        number = item["record"]
+        group = groups.get(number)
+        if group is None:
+            record = record_docs.get(number) or {}
+            meeting = (record.get("minutes") or {}).get("meeting") or {}
+            group = groups[number] = {
+                "record": number,
+                "name": record.get("name") or meeting.get("name") or "",
+                "date": meeting.get("date") or "",
+                "rows": [],
+            }
+        found = marks(item, lang, today, calendar)
+        group["rows"].append({**row, "marks": found, "tone": found[0]["kind"] if found else ""})
+    return [groups[number] for number in sorted(groups)]
+
+
+def flagged(groups: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """How many rows carry each mark, for the line above the table (marks nobody has are left out)."""
+    counts = dict.fromkeys(MARK_ORDER, 0)
+    for group in groups:
+        for row in group["rows"]:
+            for mark in row["marks"]:
+                counts[mark["kind"]] += 1
+    words = MARK_WORDS["zh" if lang == "zh" else "en"]
+    return [{"kind": kind, "word": words[kind], "count": n} for kind, n in counts.items() if n]

@@ -229,6 +229,29 @@ def _failed_recipients(msg: Message) -> tuple[str, ...]:
     return tuple(failed)
 
 
+_HEADER_BYTES = 64 * 1024  # a header block larger than this is itself an attack; the rest is cut
+
+
+def header_block(raw: bytes) -> bytes:
+    """The message up to its first empty line (at most 64 KB), as a message without a body."""
+    head = raw[:_HEADER_BYTES].lstrip(b"\r\n")
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    cut = min(ends) if ends else head.rfind(b"\n") + 1  # no end in sight: up to the last whole line
+    head = head[:cut] if cut > 0 else head
+    return head.rstrip(b"\r\n") + b"\r\n\r\n"
+
+
+def parse_headers(raw: bytes) -> InboundMessage:
+    """The message from its header block alone, with no body: what recognising our own copies,
+    or answering a message too large to read, needs. The Message-ID a message without one gets
+    is the same as parse_message gives it (a hash of the whole message)."""
+    try:
+        msg = email.message_from_bytes(header_block(raw))
+        return _from_headers(msg, raw, "", "", (), [])
+    except Exception:  # the headers alone are unreadable: the full reader's own guard decides
+        return parse_message(header_block(raw))
+
+
 def parse_message(raw: bytes) -> InboundMessage:
     """Parse raw message bytes; whatever the input, a message comes back."""
     try:
@@ -272,15 +295,21 @@ def _parse(raw: bytes) -> InboundMessage:
         msg = email.message_from_bytes(raw)
         attachments = _walk_attachments(msg)
         defects.append(f"mail-parser: {exc!r}")
+    text, html = _bodies(msg)
+    if not text.strip() and html.strip():
+        text = html_to_text(html)
+    return _from_headers(msg, raw, text, html, attachments, defects)
+
+
+def _from_headers(
+    msg: Message, raw: bytes, text: str, html: str, attachments: tuple[Attachment, ...], defects: list[str]
+) -> InboundMessage:
     headers = {k.lower(): decode_header_value(v) for k, v in msg.items()}
     from_pairs = _sender_pairs(msg.get_all("from", []))
     from_name, from_addr = from_pairs[0] if from_pairs else ("", "")
     sender_pairs = _sender_pairs(msg.get_all("sender", []))
     message_ids = _ids(headers.get("message-id", ""))
     message_id = message_ids[0] if message_ids else f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd"
-    text, html = _bodies(msg)
-    if not text.strip() and html.strip():
-        text = html_to_text(html)
     return InboundMessage(
         message_id=message_id,
         subject=" ".join(headers.get("subject", "").split()),

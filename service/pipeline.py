@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from parsers.classify import Kind, classify
+from parsers.classify import LOOP_HEADER, Kind, classify
 from parsers.message import InboundMessage
 from parsers.people import Directory
 from service.context import Context, queue_reply, visible_text
@@ -36,7 +36,7 @@ from service.core.outcomes import Applied, Outcome, OutcomeKind
 from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.bodies import BodyFiles
-from service.mail.outbox import Outbox, OutgoingMail, move_bodies_to_files, secret_of
+from service.mail.outbox import BY_MESSAGE_ID, Outbox, OutgoingMail, move_bodies_to_files, secret_of
 from service.mail.reading import read_message
 from service.mail.render import language_of, render
 from service.stages import STAGES, assign_items, automatic_policy
@@ -110,7 +110,7 @@ class Pipeline:
             raise StoreUnavailable(f"could not archive the message ({exc}); it stays in the inbox") from exc
         now = self.clock.now()
         try:
-            reading = read_message(raw, self.rules.limits)
+            reading = read_message(raw, self.rules.limits, own_copy=self._own_copy)
         except Exception as exc:  # parse_message promises not to raise; if it does, quarantine
             return self._quarantine(source_ref, digest, archived, None, now, exc)
         msg = reading.msg
@@ -149,6 +149,12 @@ class Pipeline:
             raise
         except Exception as exc:
             return self._quarantine(source_ref, digest, archived, msg, now, exc)
+
+    def _own_copy(self, head: InboundMessage) -> bool:
+        """One of our sent mails coming back (copy-to-self): signed by us and in the outbox."""
+        return self.outbox.is_ours(head.message_id, head.header(LOOP_HEADER)) and (
+            self.store.get(BY_MESSAGE_ID, head.message_id) is not None
+        )
 
     # -- stages --------------------------------------------------------------
 

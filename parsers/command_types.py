@@ -15,6 +15,10 @@ class Verb(StrEnum):
     CANCEL = "cancel"
     VERIFY = "verify"
     REJECT = "reject"
+    # The host's and the recorder's edits of a confirmed meeting's items:
+    REASSIGN = "reassign"  # "#3 负责人改为 李娜"
+    RESCHEDULE = "reschedule"  # "#3 截止改为 7月30日": the plan moves, not only the due date
+    ADD = "add"  # "新增: 评估报价;负责人:李娜;截止:6月30日"
 
 
 class Problem(StrEnum):
@@ -24,6 +28,8 @@ class Problem(StrEnum):
     NO_REASON = "no_reason"
     NO_SUPPORT = "no_support"
     BAD_PERCENT = "bad_percent"
+    NO_ASSIGNEE = "no_assignee"
+    NO_ITEM_TEXT = "no_item_text"
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Command:
     date_text: str = ""
     reason: str = ""
     support: str = ""
+    assignee: str = ""  # reassign: the new owner as written
     problem: Problem | None = None
     word_inside: bool = False  # the command word came after other words ("… pls update 一下")
 

@@ -27,7 +27,10 @@ _ITEM_REF = re.compile(
     re.I,
 )
 _PLANNED = re.compile(r"应|该|要|需|将|会|计划|预计|争取|打算|能|\bwill\b|\bshould\b|\bgoing to\b|\bplan")
-_PRIORITY = ("cancel", "reject", "verify", "delay", "blocked", "progress", "done")
+_PRIORITY = (
+    "add", "reassign", "reschedule", "cancel", "reject", "verify", "delay", "blocked", "progress", "done",
+)  # fmt: skip
+_OWNER_TAIL = re.compile(r"\s*(?:来|去)?(?:负责|牵头|跟进|处理)\s*$")
 _QUESTION = re.compile(r"[?？]\s*$|[吗嘛么]\s*[?？]?\s*$")
 _SHARE = re.compile(
     r"(?:约|大约|大概|已完成|完成了?)?\s*([一二两三四五六七八九1-9])\s*成|一半|半数|halfway|half|(a )?quarter|three quarters"
@@ -196,6 +199,16 @@ def _arguments(
         return with_(base, reason=reason, problem=None if reason else Problem.NO_REASON)
     if verb == Verb.CANCEL:
         return with_(base, reason=after_label(tail, words.reason_labels)[1] or tail)
+    if verb == Verb.REASSIGN:
+        before, reason = after_label(tail, words.reason_labels)
+        who = _OWNER_TAIL.sub("", before.strip(TRIM)).strip(TRIM)
+        return with_(base, assignee=who, reason=reason, problem=None if who else Problem.NO_ASSIGNEE)
+    if verb == Verb.RESCHEDULE:
+        moved = delay(base, tail, words, reply_day)
+        return with_(moved, problem=None) if moved.problem == Problem.NO_REASON else moved
+    if verb == Verb.ADD:
+        text = tail.strip(TRIM)
+        return with_(base, note=text, problem=None if text else Problem.NO_ITEM_TEXT)
     return with_(base, note=tail)
 
 

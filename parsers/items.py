@@ -190,3 +190,14 @@ class ItemReader:
         reading = parse_date(item.due_text, ref, self.vocab.vague_deadlines)
         item.due = reading.value
         item.due_vague = reading.vague
+
+
+def item_from_line(text: str, no: int, vocab: Vocabulary, directory: Directory, ref: date) -> ActionItem:
+    """One item written on one line after the minutes were confirmed ("新增: 标题;负责人:李娜;
+    截止:6月30日"), read as the same line in a draft would be: labelled fields, or a sentence."""
+    reader = ItemReader(vocab, directory, {})
+    place = Place(f"新增的第{no}项", f"new item {no}")
+    values = reader.from_inline_fields(text)
+    if values is not None:
+        return reader.from_row(no, values, place, {}, ref)
+    return reader.from_sentence(no, text, place, ref)

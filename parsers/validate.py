@@ -79,6 +79,13 @@ def validate(minutes: Minutes, vocab: Vocabulary, places: dict[str, Place], sour
     return f.found
 
 
+def validate_item(item: ActionItem, vocab: Vocabulary, lang: str) -> list[Finding]:
+    """The checks a draft's item gets, for an item added on its own (`新增: …` in a reply)."""
+    f = _Findings(vocab, lang)
+    _item(item, f)
+    return f.found
+
+
 def _people(minutes: Minutes, f: _Findings) -> None:
     reported: set[str] = set()
     for mention, person, place in minutes.attendee_mentions:

@@ -69,7 +69,7 @@ class SecurityRules(_Strict):
 
     trusted_authserv_id: str = ""  # the authserv-id of our own receiving server's Authentication-Results
     # With a trusted server: these changes need its pass, not just no fail.
-    require_pass_for: list[str] = Field(default_factory=lambda: ["revise", "verify", "cancel"])
+    require_pass_for: list[str] = Field(default_factory=lambda: ["revise", "verify", "cancel", "edit"])
     # Besides the directory's people: domains whose addresses may send drafts and receive minutes.
     allowed_domains: list[str] = Field(default_factory=list)
 
@@ -169,6 +169,9 @@ class CommandRules(_Strict):
     cancel: list[str] = Field(default_factory=lambda: ["取消", "cancel"])
     verify: list[str] = Field(default_factory=lambda: ["核实通过", "verified"])
     reject: list[str] = Field(default_factory=lambda: ["退回", "rejected"])
+    reassign: list[str] = Field(default_factory=lambda: ["负责人改为", "reassign to"])
+    reschedule: list[str] = Field(default_factory=lambda: ["截止改为", "new deadline"])
+    add: list[str] = Field(default_factory=lambda: ["新增", "add item"])
     reason_labels: list[str] = Field(default_factory=lambda: ["原因", "reason"])
     support_labels: list[str] = Field(default_factory=lambda: ["需要", "need"])
     not_commands: list[str] = Field(default_factory=list)

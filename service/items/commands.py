@@ -13,17 +13,19 @@ from datetime import date
 from typing import Any
 
 from parsers.classify import RECORD_TOKEN
+from parsers.command_args import with_
 from parsers.command_types import Command, CommandReading, CommandWords, Problem, Verb
 from parsers.commands import read_commands
 from parsers.message import Attachment
 from service.context import Context
 from service.core.config import CommandRules
 from service.core.store import Doc
-from service.items import evidence, notices, roles, state
+from service.items import edits, evidence, notices, roles, state
 from service.items.state import ItemEvent, ItemRefused, Status
 from service.minutes import records
 
 OWNER_VERBS = (Verb.DONE, Verb.PROGRESS, Verb.DELAY, Verb.BLOCKED)
+EDIT_VERBS = (Verb.REASSIGN, Verb.RESCHEDULE, Verb.ADD)
 
 
 @dataclass
@@ -47,6 +49,9 @@ def command_words(rules: CommandRules, vague_dates: tuple[str, ...] = ()) -> Com
             (Verb.CANCEL, rules.cancel),
             (Verb.VERIFY, rules.verify),
             (Verb.REJECT, rules.reject),
+            (Verb.REASSIGN, rules.reassign),
+            (Verb.RESCHEDULE, rules.reschedule),
+            (Verb.ADD, rules.add),
         )
         for word in words
     )
@@ -130,6 +135,8 @@ def _one(
     if command.record and command.record != record["record"]:
         result.outcome, result.detail = "other_record", {"record": command.record}
         return result
+    if command.verb == Verb.ADD:
+        return _add(ctx, record, tracked, command, result)
     number = command.item if command.item is not None else subject_item
     if number is None:
         candidates = _candidates(ctx, record, tracked, command.verb, sender)
@@ -141,8 +148,17 @@ def _one(
     if item is None:
         result.outcome, result.detail = "no_such_item", {"item": f"{record['record']}#{number}"}
         return result
+    if command.verb == Verb.DELAY and not roles.owns(item, sender) and roles.may_cancel(record, sender):
+        # The host or recorder moving another person's deadline re-plans it: no reason needed.
+        command = with_(command, verb=Verb.RESCHEDULE)
+        command = with_(command, problem=None) if command.problem == Problem.NO_REASON else command
+        result.verb = Verb.RESCHEDULE.value
     if not _may(ctx, record, item, command.verb, sender):
         result.outcome = "refused"  # nothing of the item: not its title, not its owner
+        return result
+    if command.verb in EDIT_VERBS and not edits.editable(record):
+        result.item, result.title = item["id"], item["title"]
+        result.outcome, result.detail = "not_now", {"status": "awaiting_confirmation"}
         return result
     result.item, result.title = item["id"], item["title"]
     if command.problem is not None and not _problem_solved(ctx, command):
@@ -172,7 +188,7 @@ def _may(ctx: Context, record: Doc, item: Doc, verb: Verb, sender: str) -> bool:
     if verb in OWNER_VERBS:
         return roles.owns(item, sender)
     security = ctx.rules.security
-    change = "verify" if verb in (Verb.VERIFY, Verb.REJECT) else "cancel"
+    change = "verify" if verb in (Verb.VERIFY, Verb.REJECT) else "edit" if verb in EDIT_VERBS else "cancel"
     if (
         security.trusted_authserv_id
         and change in security.require_pass_for
@@ -253,6 +269,35 @@ def _apply(
         state.apply(item, ItemEvent.REJECTED, now, by, message_id, command.reason, submitted_on=None)
         notices.rejected(ctx, record, item, command.reason)
         result.detail = {"reason": command.reason}
+    elif command.verb == Verb.REASSIGN:
+        result.detail = edits.reassign(ctx, record, item, command)
+        if "problem" in result.detail:
+            result.outcome = "problem"
+    elif command.verb == Verb.RESCHEDULE:
+        result.detail = edits.reschedule(ctx, record, item, command)
+
+
+def _add(
+    ctx: Context, record: Doc, tracked: dict[int, Doc], command: Command, result: LineResult
+) -> LineResult:
+    if not _may(ctx, record, {}, Verb.ADD, ctx.msg.from_addr.lower()):
+        result.outcome = "refused"
+        return result
+    if not edits.editable(record):
+        result.outcome, result.detail = "not_now", {"status": "awaiting_confirmation"}
+        return result
+    if command.problem is not None:
+        result.outcome, result.detail = "problem", {"problem": command.problem.value}
+        return result
+    item, detail = edits.add(ctx, record, command, reply_day(ctx))
+    result.detail = detail
+    if item is None:
+        result.outcome = "problem"
+        result.detail = {"problem": "item_findings", **detail}
+        return result
+    tracked[item["no"]] = item
+    result.item, result.title = item["id"], item["title"]
+    return result
 
 
 def _done(

@@ -171,12 +171,16 @@ def calendar_file(record: Doc, owned: list[Doc], domain: str, method: str = "PUB
         event.add("dtstart", due)
         event.add("dtend", due + timedelta(days=1))
         event.add("dtstamp", datetime.fromisoformat(item.get("assigned_at") or item["created_at"]))
-        changes = len(item.get("delays", [])) + (1 if method == "CANCEL" else 0)
-        event.add("sequence", changes)
+        event.add("sequence", calendar_sequence(item) + (1 if method == "CANCEL" else 0))
         if method == "CANCEL":
             event.add("status", "CANCELLED")
         cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def calendar_sequence(item: Doc) -> int:
+    """How often the entry has moved: each delay, reschedule and reassignment raises it."""
+    return len(item.get("delays", [])) + int(item.get("calendar_changes", 0))
 
 
 # -- what a command causes ---------------------------------------------------
@@ -214,6 +218,10 @@ def _notice(
         "cancelled": ("已取消", "Cancelled"),
         "verified": ("已核实完成", "Verified done"),
         "rejected": ("退回", "Sent back"),
+        "reassigned_away": ("已转交他人", "Handed to someone else"),
+        "reassigned_to": ("转交给您", "Now yours"),
+        "rescheduled": ("截止时间已调整", "Deadline changed"),
+        "added": ("新增行动项", "New action item"),
     }
     zh, en = labels[event]
     send(
@@ -275,7 +283,7 @@ def delayed(ctx: Context, record: Doc, item: Doc, detail: dict[str, Any]) -> Non
 def _calendar_update(ctx: Context, record: Doc, item: Doc) -> None:
     """The owner's calendar moves with the deadline: the same UID, SEQUENCE raised."""
     owner = item["owner"]
-    sequence = len(item.get("delays", []))
+    sequence = calendar_sequence(item)
     send(
         mailer_of(ctx),
         record,
@@ -329,3 +337,37 @@ def verified(ctx: Context, record: Doc, item: Doc) -> None:
 
 def rejected(ctx: Context, record: Doc, item: Doc, reason: str) -> None:
     _notice(ctx, record, item, "rejected", [item["owner"]], [], {"reason": reason})
+
+
+# -- the host's and recorder's edits (items/edits.py) ---------------------------
+
+
+def _calendar(ctx: Context, record: Doc, item: Doc, method: str = "PUBLISH") -> list[tuple[str, str, bytes]]:
+    if not ctx.rules.actions.calendar_attachment:
+        return []
+    name = "cancel.ics" if method == "CANCEL" else "deadline.ics"
+    return [(name, "text/calendar", calendar_file(record, [item], ctx.outbox.domain, method))]
+
+
+def reassigned(ctx: Context, record: Doc, item: Doc, old_owner: Doc, reason: str) -> None:
+    """The old owner's entry is cancelled; the new owner is assigned the item, same UID."""
+    extra = {"old_owner": old_owner.get("name", ""), "new_owner": item["owner"]["name"], "reason": reason}
+    _notice(
+        ctx, record, item, "reassigned_away", [old_owner], [], extra, _calendar(ctx, record, item, "CANCEL")
+    )
+    tracker = roles.tracker_of(record, ctx.rules)
+    _notice(
+        ctx, record, item, "reassigned_to", [item["owner"]], [tracker], extra, _calendar(ctx, record, item)
+    )
+
+
+def rescheduled(ctx: Context, record: Doc, item: Doc, detail: dict[str, Any]) -> None:
+    tracker = roles.tracker_of(record, ctx.rules)
+    _notice(
+        ctx, record, item, "rescheduled", [item["owner"]], [tracker], detail, _calendar(ctx, record, item)
+    )
+
+
+def added(ctx: Context, record: Doc, item: Doc) -> None:
+    tracker = roles.tracker_of(record, ctx.rules)
+    _notice(ctx, record, item, "added", [item["owner"]], [tracker], {}, _calendar(ctx, record, item))

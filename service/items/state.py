@@ -50,6 +50,10 @@ class ItemEvent(StrEnum):
     DELAYED = "delayed"
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
+    # The host's or recorder's edits (items/edits.py): the status stays what it was.
+    REASSIGNED = "reassigned"
+    RESCHEDULED = "rescheduled"
+    ADDED = "added"
 
 
 _ACTIVE = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DELAYED, Status.BLOCKED)
@@ -64,6 +68,9 @@ TRANSITIONS: dict[tuple[Status, ItemEvent], Status] = {
     (Status.PENDING, ItemEvent.REJECTED): Status.IN_PROGRESS,
     (Status.PENDING, ItemEvent.DONE): Status.PENDING,  # more evidence while waiting
     (Status.PENDING, ItemEvent.SUBMITTED): Status.PENDING,
+    **{(s, ItemEvent.REASSIGNED): s for s in _ACTIVE},
+    **{(s, ItemEvent.RESCHEDULED): s for s in _ACTIVE},
+    (Status.NOT_STARTED, ItemEvent.ADDED): Status.NOT_STARTED,
 }
 
 

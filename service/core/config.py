@@ -112,6 +112,9 @@ class CalendarRules(_Strict):
     source: Literal["chinese_calendar", "none"] = "chinese_calendar"
     holidays: tuple[date, ...] = ()  # days off the package does not know (a company holiday)
     workdays: tuple[date, ...] = ()  # weekend days worked (调休) the package does not know
+    send_on_holidays: bool = (
+        False  # scheduled mail (the weekly table) on a public holiday, or the next working morning
+    )
 
 
 class ConfirmationRules(_Strict):

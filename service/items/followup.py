@@ -9,7 +9,7 @@ second tick sends nothing twice. A delay changes the deadline and so starts a ne
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from parsers.people import Directory
@@ -19,7 +19,8 @@ from service.core.config import Rules
 from service.core.store import Doc, Store
 from service.items import notices, roles, state, weekly
 from service.items.agenda import agenda
-from service.items.moments import at, item_moments, last_weekly_moment
+from service.items.moments import at, item_moments, next_weekly_moment
+from service.items.tracker import STATUS_LABELS
 from service.mail.outbox import Outbox, OutgoingMail
 from service.minutes import records
 
@@ -39,6 +40,10 @@ def _due_item_mails(item: Doc, rules: Rules, calendar: WorkCalendar, now: dateti
     if reminders and now.astimezone(rules.tz).date() <= due:
         found.append(max(reminders, key=lambda pm: pm[1])[0])
     found += [p for p, _ in passed if p in ("overdue", "escalate")]
+    if item.get("status") == state.Status.BLOCKED:
+        # Blocked waits on someone else's support, not on its owner: no reminders or overdue
+        # notices to the owner; the escalation still reaches the head, saying what it waits for.
+        found = [p for p in found if p == "escalate"]
     return [(p, f"{item['id']}:due{item['due']}:{p}") for p in found]
 
 
@@ -91,6 +96,13 @@ def _item_mail(
         "days_over": calendar.working_days_between(due, mailer.now.astimezone(mailer.rules.tz).date()),
         "first": item["no"],
         "evidence_required": mailer.rules.actions.evidence.required,
+        # A deadline on a weekend or holiday: the last reminder comes on the working day
+        # before it, and says so rather than "today".
+        "due_is_today": due == mailer.now.astimezone(mailer.rules.tz).date(),
+        "status_words": STATUS_LABELS["zh" if lang == "zh" else "en"].get(item["status"], item["status"]),
+        "history": _history_lines(item, lang),
+        "blocked": item.get("blocked") if item["status"] == state.Status.BLOCKED else None,
+        "host": record["host"]["name"],
     }
     tracker_person = roles.tracker_of(record, mailer.rules)
     if purpose == "escalate":
@@ -132,6 +144,39 @@ def _item_mail(
     notices.send(mailer, record, mail, bound_to=owner["email"])
 
 
+_EVENT_WORDS = {
+    "progress": ("进度更新", "progress"),
+    "done": ("完成", "done"),
+    "submitted": ("报告完成", "reported done"),
+    "verified": ("核实通过", "verified"),
+    "rejected": ("退回", "sent back"),
+    "blocked": ("受阻", "blocked"),
+    "cancelled": ("取消", "cancelled"),
+    "reassigned": ("转交", "reassigned"),
+    "rescheduled": ("调整截止", "deadline changed"),
+    "added": ("新增", "added"),
+}
+
+
+def _history_lines(item: Doc, lang: str) -> list[str]:
+    """What happened to the item, newest last, in a few words a line: for the head it reaches."""
+    lines = []
+    for entry in item.get("history", [])[-6:]:
+        if entry.get("event") == "delayed":
+            continue  # told below with its dates
+        day = entry.get("at", "")[:10]
+        note = f" {entry['note']}" if entry.get("note") else ""
+        words = STATUS_LABELS["zh" if lang == "zh" else "en"].get(entry.get("to", ""), entry.get("to", ""))
+        event = _EVENT_WORDS.get(entry.get("event", ""), (entry.get("event", ""),) * 2)
+        lines.append(f"{day} {event[0] if lang == 'zh' else event[1]} → {words}{note}")
+    for delay in item.get("delays", [])[-3:]:
+        lines.append(
+            f"{delay.get('at', '')[:10]} {'延期' if lang == 'zh' else 'delay'} {delay.get('from')} → {delay.get('to')}"
+            f"{(' ' + delay['reason']) if delay.get('reason') else ''}"
+        )
+    return sorted(lines)
+
+
 # -- daily digest of important meetings --------------------------------------
 
 
@@ -141,7 +186,7 @@ def _item_mail(
 def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The next moment any item, digest or weekly table falls due, so the daemon wakes for it."""
     calendar = work_calendar(rules.calendar)
-    moments = [last_weekly_moment(rules, now) + timedelta(days=7)]
+    moments = [next_weekly_moment(rules, now, calendar)]
     if (soonest := agenda(store, rules).next_moment(now)) is not None:
         moments.append(soonest)
     tomorrow = calendar.working_day_after(now.astimezone(rules.tz).date(), 1)

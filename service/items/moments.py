@@ -38,9 +38,33 @@ def assigned_by(item: Doc, moment: datetime) -> bool:
     return bool(item.get("assigned_at")) and datetime.fromisoformat(item["assigned_at"]) <= moment
 
 
-def last_weekly_moment(rules: Rules, now: datetime) -> datetime:
-    weekly = rules.actions.weekly
+def last_weekly_moment(rules: Rules, now: datetime, calendar: WorkCalendar | None = None) -> datetime:
+    """The latest weekly moment at or before now. A weekday that is a public holiday moves to
+    the next working morning (unless calendar.send_on_holidays), so nobody gets the table on
+    National Day; the week keeps one moment either way."""
+    nominal = _nominal_weekly_day(rules, now)
+    for start in (nominal, nominal - timedelta(days=7), nominal - timedelta(days=14)):
+        moment = at(_sendable(start, rules, calendar), rules.actions.weekly.time, rules)
+        if moment <= now:
+            return moment
+    return moment
+
+
+def next_weekly_moment(rules: Rules, now: datetime, calendar: WorkCalendar | None = None) -> datetime:
+    nominal = _nominal_weekly_day(rules, now)
+    for start in (nominal, nominal + timedelta(days=7), nominal + timedelta(days=14)):
+        moment = at(_sendable(start, rules, calendar), rules.actions.weekly.time, rules)
+        if moment > now:
+            return moment
+    return moment
+
+
+def _nominal_weekly_day(rules: Rules, now: datetime) -> date:
     today = now.astimezone(rules.tz).date()
-    day = today - timedelta(days=(today.weekday() - WEEKDAYS.index(weekly.weekday)) % 7)
-    moment = at(day, weekly.time, rules)
-    return moment if moment <= now else moment - timedelta(days=7)
+    return today - timedelta(days=(today.weekday() - WEEKDAYS.index(rules.actions.weekly.weekday)) % 7)
+
+
+def _sendable(day: date, rules: Rules, calendar: WorkCalendar | None) -> date:
+    if calendar is None or rules.calendar.send_on_holidays or day.weekday() >= 5:
+        return day  # a weekly table set for a weekend day was chosen so
+    return day if calendar.is_working_day(day) else calendar.working_day_after(day, 1)

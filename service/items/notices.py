@@ -145,12 +145,48 @@ def assign(mailer: Mailer, record: Doc) -> int:
                     "evidence_required": mailer.rules.actions.evidence.required,
                     "first": owned[0]["no"],
                     "zh": zh,
+                    "late": [i["id"] for i in owned if _late(i, mailer)],
                 },
                 attachments=attachments,
             ),
             bound_to=address,
         )
+    _tell_tracker_of_late(
+        mailer, record, [i for owned in by_owner.values() for i in owned if _late(i, mailer)]
+    )
     return len(by_owner)
+
+
+def _late(item: Doc, mailer: Mailer) -> bool:
+    """Already past its deadline when it is assigned (the window ran past it, or a late draft)."""
+    due = state.due_date(item)
+    return due is not None and due < mailer.now.astimezone(mailer.rules.tz).date()
+
+
+def _tell_tracker_of_late(mailer: Mailer, record: Doc, late: list[Doc]) -> None:
+    if not late:
+        return
+    tracker = roles.tracker_of(record, mailer.rules)
+    send(
+        mailer,
+        record,
+        OutgoingMail(
+            key=f"{record['record']}:v{record['version']}:late-at-assignment",
+            to=[tracker["email"]],
+            subject=records.subject(
+                record, "行动项分配时已逾期", "Items overdue when assigned", record["name"]
+            ),
+            template="late_at_assignment",
+            lang=record["language"],
+            context={
+                "greeting_name": tracker["name"],
+                "record": record["record"],
+                "name": record["name"],
+                "items": [item_row(i, record["language"]) for i in late],
+            },
+        ),
+        bound_to=tracker["email"],
+    )
 
 
 def calendar_file(record: Doc, owned: list[Doc], domain: str, method: str = "PUBLISH") -> bytes:

@@ -129,7 +129,7 @@ def weekly_recipients(
 
 
 def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory) -> int:
-    moment = last_weekly_moment(rules, now)
+    moment = last_weekly_moment(rules, now, work_calendar(rules.calendar))
     week = moment.date()
     keep_since = moment - timedelta(days=rules.actions.weekly.keep_closed_days)
     if store.get(WEEKS, week.isoformat()) is not None:

@@ -208,6 +208,7 @@ def minutes_context(ctx: Context, record: Doc, changes: list[Change]) -> dict[st
                 "department": item.get("department", ""),
                 "due": item.get("due") or "",
                 "criterion": item.get("criterion", ""),
+                "notes": item.get("notes", ""),
             }
             for item in minutes.get("items", [])
         ],
@@ -216,6 +217,10 @@ def minutes_context(ctx: Context, record: Doc, changes: list[Change]) -> dict[st
         "timezone": ctx.rules.service.timezone,
         "changes": [c.as_json() for c in changes],
         "confidential": record["confidential"],
+        "next_meeting": minutes.get("next_meeting"),
+        # What the mail promises about silence, from the rules that will apply it.
+        "silence": ctx.rules.confirmation.on_close,
+        "reminder_hours": f"{ctx.rules.confirmation.reminder_hours_before:g}",
     }
 
 

@@ -27,9 +27,37 @@ class Person:
     department: str = ""
     title: str = ""
     known: bool = False  # found in the directory
+    language: str = ""  # zh-CN, zh-TW or en as the directory says; "" when it says nothing
 
     def as_json(self) -> dict[str, str]:
         return {"name": self.name, "email": self.email, "department": self.department}
+
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+_LANGUAGE_SPELLINGS = {
+    "zh-CN": ("zh", "zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "zh-hans-sg", "cn", "chs", "chinese",
+              "simplified", "simplified chinese", "中文", "简体", "简体中文", "简中", "簡體", "簡體中文"),
+    "zh-TW": ("zh-tw", "zh-hant", "zh-hant-tw", "zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "tw", "cht",
+              "traditional", "traditional chinese", "繁体", "繁体中文", "繁體", "繁體中文", "正體中文", "正体中文"),
+    "en": ("en", "english", "英文", "英语", "英語"),
+}  # fmt: skip
+_LANGUAGE_NAMES = {
+    spelling: code for code, spellings in _LANGUAGE_SPELLINGS.items() for spelling in spellings
+}
+
+
+def normalise_language(value: object) -> str | None:
+    """zh-CN, zh-TW or en for the ways people write them (zh, zh_TW, zh-Hant, en-US, 繁體 …);
+    "" for nothing written, None for a value that names none of them."""
+    if value is None:
+        return ""
+    text = re.sub(r"[\s_]+", "-", str(value).strip()).strip("-").lower()
+    if not text:
+        return ""
+    found = _LANGUAGE_NAMES.get(text) or _LANGUAGE_NAMES.get(text.replace("-", " "))
+    if found is None and re.fullmatch(r"en-[a-z]{2,4}", text):
+        found = "en"  # en-US, en-GB, en-SG …
+    return found
 
 
 @dataclass(frozen=True)
@@ -46,6 +74,7 @@ class Directory:
     aliases: dict[str, str] = field(default_factory=dict)  # simplified alias → canonical name
 
     def __post_init__(self) -> None:
+        self.names = tuple(p.name for p in self.people)  # as the directory writes them
         self._by_name = {simplified(p.name): p for p in self.people}
         self._by_email = {p.email.lower(): p for p in self.people if p.email}
         self._by_local = {}
@@ -61,6 +90,11 @@ class Directory:
 
     def by_email(self, email: str) -> Person | None:
         return self._by_email.get(email.strip().lower())
+
+    def language_of(self, email: str) -> str:
+        """The directory's language for an address (zh-CN, zh-TW, en), or "" when it gives none."""
+        found = self.by_email(email)
+        return found.language if found is not None else ""
 
     def by_english_name(self, name: str) -> Person | None:
         """'Liu Yang' or 'Yang Liu' → the person whose address is liu.yang@…"""
@@ -101,6 +135,7 @@ def load_directory(text: str, kind: str = "yaml") -> Directory:
                 str(row.get("department", "")).strip(),
                 str(row.get("title", "") or "").strip(),
                 known=True,
+                language=normalise_language(row.get("language")) or "",
             )
         )
         raw_aliases = row.get("aliases") or []
@@ -263,7 +298,8 @@ _EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(?:\.[\w-]+)+$")
 
 def directory_problems(text: str, kind: str = "yaml") -> list[str]:
     """What is wrong in a directory file, each with its line: bad or missing addresses, the same
-    address or name twice, a department nobody declared, a head who is not in the directory."""
+    address or name twice, a department nobody declared, a head who is not in the directory, a
+    language that is not zh-CN, zh-TW or en (or a usual spelling of one)."""
     lines = text.splitlines()
 
     def line_of(needle: str, after: int = 0) -> int:
@@ -288,7 +324,8 @@ def directory_problems(text: str, kind: str = "yaml") -> list[str]:
     emails: dict[str, int] = {}
     names: dict[str, int] = {}
     known = {simplified(str(r.get("name", "")).strip()) for r in rows}
-    for row, line in zip(rows, places, strict=True):
+    ends = [*places[1:], len(lines) + 1]
+    for row, line, end in zip(rows, places, ends, strict=True):
         name = str(row.get("name", "")).strip()
         email = str(row.get("email", "") or "").strip().lower()
         if not name:
@@ -309,6 +346,12 @@ def directory_problems(text: str, kind: str = "yaml") -> list[str]:
         department = str(row.get("department", "") or "").strip()
         if declared and department and department not in declared:
             problems.append(f"line {line}: {name}'s department {department} is not among the departments")
+        language = row.get("language")
+        if normalise_language(language) is None:
+            # In a YAML block the value has a line of its own, before the next person's.
+            at = line_of("language", line - 1) if kind != "csv" and line else line
+            at = at if line <= at < max(end, line + 1) else line
+            problems.append(f"line {at}: {name}'s language {language} is not one of zh-CN, zh-TW, en")
     for department, info in declared.items():
         head = str((info or {}).get("head", "") or "").strip()
         if head and simplified(head) not in known:

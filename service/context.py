@@ -20,6 +20,7 @@ from service.core.config import Rules, Settings
 from service.core.outcomes import Reply
 from service.core.store import Doc, Store, Transaction
 from service.mail.outbox import Outbox, OutgoingMail
+from service.mail.render import VERBATIM, base_language, localise, mail_language, written_in
 
 
 @dataclass
@@ -51,10 +52,22 @@ def visible_text(ctx: Context) -> str:
     return str(ctx.facts["visible"])
 
 
+def reply_language(ctx: Context) -> str:
+    """An answer goes out in the sender's language from the directory; without one, in the
+    language the handler chose (the message's, or its record's), in Traditional characters when
+    that is how they wrote."""
+    chosen = ctx.directory.language_of(ctx.msg.from_addr)
+    if chosen:
+        return mail_language(chosen, ctx.lang)
+    # What they wrote, not the subject: a reply's subject is usually ours, quoted.
+    return written_in(visible_text(ctx)[:2000] or ctx.msg.subject, ctx.lang)
+
+
 def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:
     """Answer the sender in their thread; the key makes a replay queue nothing new."""
     msg = ctx.msg
-    prefix = "回复: " if ctx.lang == "zh" else "Re: "
+    lang = reply_language(ctx)
+    prefix = localise("回复: " if base_language(lang) == "zh" else "Re: ", lang)
     known = tuple(p.lower() for p in ctx.rules.reply_subject_prefixes) or ("re:",)
     subject = msg.subject if msg.subject.lower().startswith(known) else f"{prefix}{msg.subject}"
     ctx.replies.append(
@@ -63,8 +76,8 @@ def queue_reply(ctx: Context, reply: Reply, purpose: str = "reply") -> None:
             to=[msg.from_addr],
             subject=subject.strip() or prefix.strip(),
             template=reply.template,
-            lang=ctx.lang,
-            context=reply.context,
+            lang=lang,
+            context={**reply.context, VERBATIM: ctx.directory.names} if lang == "zh-TW" else reply.context,
             in_reply_to=msg.message_id,
             references=list(msg.references),
         )

@@ -20,7 +20,9 @@ from service.core.config import Rules
 from service.core.store import Doc, Transaction
 from service.items import roles, state
 from service.mail.outbox import OutgoingMail, message_id_for
+from service.mail.render import VERBATIM, base_language, localise, mail_language
 from service.minutes import records
+from service.minutes.intake import people_names
 
 WEEKDAYS_ZH = "一二三四五六日"
 MAX_FORWARDED_EVIDENCE = 10 * 1024 * 1024
@@ -59,9 +61,17 @@ def spell_day(day: date, lang: str) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def item_subject(record: Doc, item: Doc, zh: str, en: str) -> str:
-    label = zh if record["language"] == "zh" else en
-    return f"[{item['id']}] {label}{':' if record['language'] == 'zh' else ': '}{item['title']}"
+def item_subject(record: Doc, item: Doc, zh: str, en: str, lang: str = "") -> str:
+    spelled = base_language(lang or record["language"])
+    label = zh if spelled == "zh" else en
+    return f"[{item['id']}] {label}{':' if spelled == 'zh' else ': '}{item['title']}"
+
+
+def language_for(directory: Directory, record: Doc, people: list[Doc]) -> str:
+    """The language of a mail to `people`: theirs from the directory (someone without one reads
+    the record's) when they all read the same, else the record's. Copied people do not choose."""
+    chosen = {mail_language(directory.language_of(p["email"]), record["language"]) for p in people}
+    return chosen.pop() if len(chosen) == 1 else str(record["language"])
 
 
 def reply_to(mailer: Mailer, record: Doc, address: str) -> str:
@@ -76,7 +86,15 @@ def reply_to(mailer: Mailer, record: Doc, address: str) -> str:
 
 
 def send(mailer: Mailer, record: Doc, mail: OutgoingMail, bound_to: str = "") -> None:
-    """Queue `mail`, remember its Message-ID as a thread of the record, bind its reply address."""
+    """Queue `mail`, remember its Message-ID as a thread of the record, bind its reply address.
+    A mail written in Chinese goes out in Traditional characters when its addressees read them
+    (the directory's zh-TW): reminders and escalations are written in the record's language."""
+    if mail.lang == "zh" and {mailer.directory.language_of(a) for a in mail.to} == {"zh-TW"}:
+        mail.lang = "zh-TW"
+    if mail.lang == "zh-TW":
+        names = people_names(mailer.directory, record)
+        mail.subject = localise(mail.subject, mail.lang, names)
+        mail.context = {**mail.context, VERBATIM: names}
     if bound_to:
         mail.reply_to = reply_to(mailer, record, bound_to)
     mailer.mails.append(mail)
@@ -125,22 +143,26 @@ def assign(mailer: Mailer, record: Doc) -> int:
             attachments.append(
                 ("deadlines.ics", "text/calendar", calendar_file(record, owned, mailer.domain))
             )
-        zh = record["language"] == "zh"
+        lang = language_for(mailer.directory, record, [owned[0]["owner"]])  # the owner's
+        spelled = base_language(lang)
+        zh = spelled == "zh"
         send(
             mailer,
             record,
             OutgoingMail(
                 key=f"{record['record']}:v{record['version']}:assign:{address}",
                 to=[owned[0]["owner"]["email"]],
-                subject=records.subject(record, "您的行动项", "Your action items", record["name"]),
+                subject=records.subject(
+                    {**record, "language": spelled}, "您的行动项", "Your action items", record["name"]
+                ),
                 template="assignment",
-                lang=record["language"],
+                lang=lang,
                 context={
                     "greeting_name": owned[0]["owner"]["name"],
                     "record": record["record"],
                     "name": record["name"],
                     "tracker": tracker["name"],
-                    "items": [item_row(i, record["language"]) for i in owned],
+                    "items": [item_row(i, spelled) for i in owned],
                     "verification": mailer.rules.actions.verification,
                     "evidence_required": mailer.rules.actions.evidence.required,
                     "first": owned[0]["no"],
@@ -222,11 +244,11 @@ def calendar_sequence(item: Doc) -> int:
 # -- what a command causes ---------------------------------------------------
 
 
-def _base(record: Doc, item: Doc) -> dict[str, Any]:
+def _base(record: Doc, item: Doc, lang: str = "") -> dict[str, Any]:
     return {
         "record": record["record"],
         "name": record["name"],
-        "item": item_row(item, record["language"]),
+        "item": item_row(item, base_language(lang or record["language"])),
     }
 
 
@@ -260,6 +282,7 @@ def _notice(
         "added": ("新增行动项", "New action item"),
     }
     zh, en = labels[event]
+    lang = language_for(ctx.directory, record, to)  # the addressees', when they agree
     send(
         mailer_of(ctx),
         record,
@@ -267,13 +290,13 @@ def _notice(
             key=f"{ctx.msg.message_id}:{event}:{item['id']}",
             to=[p["email"] for p in to],
             cc=[p["email"] for p in cc],
-            subject=item_subject(record, item, zh, en),
+            subject=item_subject(record, item, zh, en, lang),
             template="item_notice",
-            lang=record["language"],
+            lang=lang,
             context={
-                **_base(record, item),
+                **_base(record, item, lang),
                 "event": event,
-                "greeting_name": ("、" if record["language"] == "zh" else ", ").join(p["name"] for p in to),
+                "greeting_name": ("、" if base_language(lang) == "zh" else ", ").join(p["name"] for p in to),
                 "by": ctx.msg.from_name or ctx.msg.from_addr,
                 **extra,
             },
@@ -320,16 +343,17 @@ def _calendar_update(ctx: Context, record: Doc, item: Doc) -> None:
     """The owner's calendar moves with the deadline: the same UID, SEQUENCE raised."""
     owner = item["owner"]
     sequence = calendar_sequence(item)
+    lang = language_for(ctx.directory, record, [owner])
     send(
         mailer_of(ctx),
         record,
         OutgoingMail(
             key=f"{item['id']}:calendar:{sequence}",
             to=[owner["email"]],
-            subject=item_subject(record, item, "日历已更新", "Calendar updated"),
+            subject=item_subject(record, item, "日历已更新", "Calendar updated", lang),
             template="calendar_update",
-            lang=record["language"],
-            context={**_base(record, item), "greeting_name": owner["name"]},
+            lang=lang,
+            context={**_base(record, item, lang), "greeting_name": owner["name"]},
             attachments=[("deadline.ics", "text/calendar", calendar_file(record, [item], ctx.outbox.domain))],
         ),
         bound_to=owner["email"],

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.model import Minutes
-from parsers.people import Person
+from parsers.people import Directory, Person
 from parsers.revision import Change
 from service.context import Context
 from service.core.calendar import work_calendar
 from service.core.outcomes import Applied, Rejected, Reply
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
+from service.mail.render import VERBATIM, base_language, localise, mail_language
 from service.minutes import records
 from service.minutes.answers import receipt
 from service.minutes.records import Event, spell_deadline
@@ -133,21 +134,28 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
     version = record["version"]
     domain = ctx.outbox.domain
     local = ctx.settings.address.partition("@")[0]
-    base = minutes_context(ctx, record, changes)
+    contexts: dict[str, dict[str, Any]] = {}  # one per language spelled (zh, en)
+    names = people_names(ctx.directory, record)
     for person in record["attendees"]:
         address = person["email"].lower()
         key = record["reply_keys"].get(address) or records.new_reply_key(ctx.txn, record["record"], address)
         record["reply_keys"][address] = key
         mail_key = f"{record['record']}:v{version}:minutes:{address}"
+        # Each attendee in their own language (the directory's), else the record's.
+        lang = mail_language(ctx.directory.language_of(address), record["language"])
+        spelled = base_language(lang)
+        if spelled not in contexts:
+            contexts[spelled] = minutes_context(ctx, record, changes, spelled)
         ctx.replies.append(
             OutgoingMail(
                 key=mail_key,
                 to=[person["email"]],
-                subject=minutes_subject(record, changes),
+                subject=localise(minutes_subject(record, changes, spelled), lang, names),
                 template="minutes",
-                lang=record["language"],
+                lang=lang,
                 context={
-                    **base,
+                    **contexts[spelled],
+                    **({VERBATIM: names} if lang == "zh-TW" else {}),
                     "greeting_name": person["name"],
                     "confirmation_kept": records.response_of(record, person).get("carried_from"),
                 },
@@ -158,6 +166,8 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
     attendee_addresses = {p["email"].lower() for p in record["attendees"]}
     cc = [a for a in ctx.rules.confirmation.cc if a.lower() not in attendee_addresses]
     if cc and not record["confidential"]:
+        # One mail to several copied addresses: in the record's language.
+        base = minutes_context(ctx, record, changes)
         mail_key = f"{record['record']}:v{version}:minutes:cc"
         ctx.replies.append(
             OutgoingMail(
@@ -172,8 +182,15 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
         records.remember_thread(ctx.txn, ctx.outbox.message_id_for(mail_key), record["record"], version)
 
 
-def minutes_subject(record: Doc, changes: list[Change]) -> str:
-    zh = record["language"] == "zh"
+def people_names(directory: Directory, record: Doc) -> tuple[str, ...]:
+    """The names a Traditional mail keeps as written: the directory's and the record's people."""
+    owners = [(i.get("owner") or {}).get("name", "") for i in record.get("minutes", {}).get("items", [])]
+    people = [record["host"]["name"], record["recorder"]["name"], *(p["name"] for p in record["attendees"])]
+    return (*directory.names, *dict.fromkeys(n for n in (*people, *owners) if n))
+
+
+def minutes_subject(record: Doc, changes: list[Change], lang: str = "") -> str:
+    zh = (lang or record["language"]) == "zh"
     if record["version"] > 1:
         label = (
             f"会议纪要(第{record['version']}版,待确认)"
@@ -185,7 +202,7 @@ def minutes_subject(record: Doc, changes: list[Change]) -> str:
     return f"[{record['record']}] {label}{':' if zh else ': '}{record['name']}"
 
 
-def minutes_context(ctx: Context, record: Doc, changes: list[Change]) -> dict[str, Any]:
+def minutes_context(ctx: Context, record: Doc, changes: list[Change], lang: str = "") -> dict[str, Any]:
     minutes = record["minutes"]
     meeting = minutes["meeting"]
     deadline = record["window"]["deadline"]
@@ -212,7 +229,7 @@ def minutes_context(ctx: Context, record: Doc, changes: list[Change]) -> dict[st
             }
             for item in minutes.get("items", [])
         ],
-        "deadline": spell_deadline(deadline, record["language"]),
+        "deadline": spell_deadline(deadline, lang or record["language"]),
         "deadline_iso": deadline,
         "timezone": ctx.rules.service.timezone,
         "changes": [c.as_json() for c in changes],

@@ -60,6 +60,8 @@ class OutgoingMail:
     references: list[str] = field(default_factory=list)
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
     reply_to: str | None = None
+    # (Content-ID, type, bytes) the HTML part shows as <img src="cid:…">: sent with it as multipart/related
+    inline: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 def message_id_for(key: str, domain: str, secret: bytes = b"") -> str:
@@ -137,7 +139,9 @@ class Outbox:
         text, html = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
         body = MIMEMultipart("alternative")
         body.attach(_text_part(text, "plain"))
-        body.attach(_text_part(html, "html"))
+        body.attach(
+            _related(_text_part(html, "html"), mail.inline) if mail.inline else _text_part(html, "html")
+        )
         if mail.attachments:
             msg = MIMEMultipart("mixed")
             msg.attach(body)
@@ -179,6 +183,20 @@ SMTP_COMPAT = compat32.clone(linesep="\r\n", max_line_length=78)
 def _text_part(content: str, subtype: str) -> MIMEText:
     # base64 keeps every part 7-bit: any SMTP server takes it, none rewraps CJK lines.
     return MIMEText(content, subtype, "utf-8")
+
+
+def _related(html: MIMEText, inline: list[tuple[str, str, bytes]]) -> MIMEMultipart:
+    related = MIMEMultipart("related")
+    related.attach(html)
+    for content_id, content_type, data in inline:
+        maintype, _, subtype = content_type.partition("/")
+        part = MIMEBase(maintype or "application", subtype or "octet-stream")
+        part.set_payload(data)
+        encoders.encode_base64(part)
+        part.add_header("Content-ID", f"<{content_id}>")
+        part.add_header("Content-Disposition", "inline", filename=f"{content_id.partition('@')[0]}.{subtype}")
+        related.attach(part)
+    return related
 
 
 def _attachment(filename: str, content_type: str, data: bytes) -> MIMEBase:

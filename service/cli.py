@@ -230,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     review.add_argument("--quarter", required=True, help="e.g. 2024Q3")
     review.add_argument("--json", action="store_true")
+    review.add_argument("--xlsx", metavar="FILE", help="write the review as an Excel workbook")
+    review.add_argument(
+        "--chart", metavar="FILE", help="write the on-time rate per department and month as a PNG"
+    )
+    review.add_argument("--lang", choices=["zh", "en"], help="the workbook's and chart's language")
     review.set_defaults(func=cmd_report)
     demo = sub.add_parser("demo", help="play a whole meeting through the pipeline on the embedded transport")
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a temporary directory)")

@@ -15,7 +15,7 @@ from parsers.people import Directory
 from service import archiving
 from service.core.config import Rules
 from service.core.store import Doc, Store
-from service.items import followup, notices
+from service.items import followup, notices, quarterly
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import Outbox, OutgoingMail
 from service.minutes import objections, records
@@ -56,6 +56,7 @@ def tick(
             txn.put(records.RECORDS, record["record"], record)
     queued += _revisions_due(store, outbox, now)
     queued += followup.tick(store, outbox, rules, now, directory)
+    queued += quarterly.tick(store, outbox, rules, now, directory)
     archiving.daily(store, rules, now)
     return queued
 

@@ -14,8 +14,8 @@ from service.core.clock import Clock
 from service.core.config import Rules, Settings, load_from_env
 from service.core.directory import read_directory
 from service.core.ledger import outcome_counts
-from service.core.store import Doc, Store
-from service.items import state, tracker
+from service.core.store import Store
+from service.items import quarterly, state, tracker
 from service.items.status import status_json
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import counts_by_state
@@ -115,44 +115,30 @@ def cmd_tracker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _meeting(record: Doc) -> Doc:
-    return {
-        "record": record["record"],
-        "name": record["name"],
-        "date": record["minutes"].get("meeting", {}).get("date"),
-        "items": len(record["minutes"].get("items", [])),
-    }
-
-
-def _quarter_from_store(store: Store, start: str, end: str) -> tuple[list[Doc], list[Doc]]:
-    """Live records and items, and the archived records whose meeting or planned dates touch the
-    quarter (chosen from their summaries, so the archive is opened only where it matters)."""
-    meetings = [_meeting(r) for r in store.each(records.RECORDS)]
-    items = state.all_items(store)
-    wanted: dict[str, str] = {}  # archived record → its period
-    for number, period, summary in store.summaries(records.RECORDS):
-        planned = summary.get("planned") or []
-        met = start <= (summary.get("date") or "") <= end
-        if met or (planned and planned[0] <= end and planned[-1] >= start):
-            wanted[number] = period
-            meetings.append({k: summary.get(k) for k in ("record", "name", "date", "items")})
-    periods = sorted(set(wanted.values()))  # those months' items read whole, not an item at a time
-    items += [i for i in store.archived(state.ITEMS, periods) if i["record"] in wanted]
-    return meetings, items
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    settings, _, directory, today = _for_tables()
-    store = Store(settings.data_dir, read_only=True)
+    settings, rules, directory, today = _for_tables()
     try:
-        start, end = tracker.quarter_bounds(args.quarter)
+        tracker.quarter_bounds(args.quarter)
     except ValueError as exc:
         print(f"minutesd report: {exc}", file=sys.stderr)
         return 2
+    store = Store(settings.data_dir, read_only=True)
     try:
-        meetings, all_items = _quarter_from_store(store, start.isoformat(), end.isoformat())
+        meetings, all_items = quarterly.gather(store, args.quarter)
     finally:
         store.close()
     data = tracker.report(all_items, meetings, directory, args.quarter, today)
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else tracker.report_text(data))
+    lang = args.lang or rules.service.default_language
+    if args.xlsx:
+        title = f"行动项季度报告 {data['quarter']}" if lang == "zh" else f"Quarterly review {data['quarter']}"
+        Path(args.xlsx).write_bytes(tracker.report_xlsx(data, lang, title))
+        print(f"quarterly review of {data['quarter']} written to {args.xlsx}")
+    if args.chart:
+        codes = {name: d.code for name in directory.departments if (d := directory.department(name))}
+        Path(args.chart).write_bytes(quarterly.chart_png(data, lang, codes=codes))
+        print(f"chart of {data['quarter']} written to {args.chart}")
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif not (args.xlsx or args.chart):
+        print(tracker.report_text(data))
     return 0

@@ -22,6 +22,7 @@ from service.items.agenda import agenda
 from service.items.moments import at, item_moments, next_weekly_moment
 from service.items.tracker import STATUS_LABELS
 from service.mail.outbox import Outbox, OutgoingMail
+from service.mail.render import base_language
 from service.minutes import records
 
 log = logging.getLogger(__name__)
@@ -83,65 +84,66 @@ def _item_mail(
     mailer: notices.Mailer, record: Doc, item: Doc, purpose: str, key: str, calendar: WorkCalendar
 ) -> None:
     owner = item["owner"]
-    lang = record["language"]
+    tracker_person = roles.tracker_of(record, mailer.rules)
+    reader = owner if purpose != "escalate" else _escalated_to(mailer, record, item, tracker_person)
+    lang = notices.language_for(mailer.directory, record, [reader])  # the reader's, else the meeting's
+    spelled = base_language(lang)
+    today = mailer.now.astimezone(mailer.rules.tz).date()
     due = state.due_date(item)
     assert due is not None
     context: dict[str, Any] = {
         "record": record["record"],
         "name": record["name"],
-        "item": notices.item_row(item, lang),
+        "item": notices.item_row(item, spelled),
         "purpose": purpose,
-        "greeting_name": owner["name"],
-        "days_left": calendar.working_days_between(mailer.now.astimezone(mailer.rules.tz).date(), due),
-        "days_over": calendar.working_days_between(due, mailer.now.astimezone(mailer.rules.tz).date()),
+        "greeting_name": reader["name"],
+        "days_left": calendar.working_days_between(today, due),
+        "days_over": calendar.working_days_between(due, today),
         "first": item["no"],
         "evidence_required": mailer.rules.actions.evidence.required,
         # A deadline on a weekend or holiday: the last reminder comes on the working day
         # before it, and says so rather than "today".
-        "due_is_today": due == mailer.now.astimezone(mailer.rules.tz).date(),
-        "status_words": STATUS_LABELS["zh" if lang == "zh" else "en"].get(item["status"], item["status"]),
-        "history": _history_lines(item, lang),
+        "due_is_today": due == today,
+        "status_words": STATUS_LABELS[spelled].get(item["status"], item["status"]),
+        "history": _history_lines(item, spelled),
         "blocked": item.get("blocked") if item["status"] == state.Status.BLOCKED else None,
         "host": record["host"]["name"],
     }
-    tracker_person = roles.tracker_of(record, mailer.rules)
     if purpose == "escalate":
-        head = roles.head_of(mailer.directory, roles.department_of(item, mailer.directory))
-        outsider = (
-            head is not None
-            and record.get("confidential")
-            and records.attendee(record, head["email"]) is None
+        cc = [p["email"] for p in (owner, tracker_person) if not roles.same(reader, p["email"])]
+        subject = notices.item_subject(record, item, "逾期升级", "Overdue, escalated", lang)
+    else:
+        cc = []
+        zh_label, en_label = (
+            ("行动项逾期", "Overdue action item")
+            if purpose == "overdue"
+            else ("行动项提醒", "Action item reminder")
         )
-        if head is None or roles.same(head, owner["email"]) or outsider:
-            head = tracker_person
-        cc = [p["email"] for p in (owner, tracker_person) if not roles.same(head, p["email"])]
-        context["greeting_name"] = head["name"]
-        mail = OutgoingMail(
-            key=key,
-            to=[head["email"]],
-            cc=list(dict.fromkeys(cc)),
-            subject=notices.item_subject(record, item, "逾期升级", "Overdue, escalated"),
-            template="item_chase",
-            lang=lang,
-            context=context,
+        subject = notices.item_subject(record, item, zh_label, en_label, lang) + (
+            f"(截止 {item['due']})" if spelled == "zh" else f" (due {item['due']})"
         )
-        notices.send(mailer, record, mail, bound_to=head["email"])
-        return
-    zh_label, en_label = (
-        ("行动项逾期", "Overdue action item")
-        if purpose == "overdue"
-        else ("行动项提醒", "Action item reminder")
-    )
     mail = OutgoingMail(
         key=key,
-        to=[owner["email"]],
-        subject=f"{notices.item_subject(record, item, zh_label, en_label)}"
-        + (f"(截止 {item['due']})" if lang == "zh" else f" (due {item['due']})"),
+        to=[reader["email"]],
+        cc=list(dict.fromkeys(cc)),
+        subject=subject,
         template="item_chase",
         lang=lang,
         context=context,
     )
-    notices.send(mailer, record, mail, bound_to=owner["email"])
+    notices.send(mailer, record, mail, bound_to=reader["email"])
+
+
+def _escalated_to(mailer: notices.Mailer, record: Doc, item: Doc, tracker: Doc) -> Doc:
+    """The owner's department head; the tracker when the head is the owner, unknown, or was not
+    at a confidential meeting."""
+    head = roles.head_of(mailer.directory, roles.department_of(item, mailer.directory))
+    outsider = (
+        head is not None and record.get("confidential") and records.attendee(record, head["email"]) is None
+    )
+    if head is None or roles.same(head, item["owner"]["email"]) or outsider:
+        return tracker
+    return head
 
 
 _EVENT_WORDS = {

@@ -204,3 +204,26 @@ def test_the_traditional_conversion_keeps_names_record_numbers_and_addresses() -
     assert [mail_language(x, "zh") for x in ("zh-CN", "zh-TW", "en", "")] == ["zh", "zh-TW", "en", "zh"]
     text, html = render("muted", "zh-TW", {"stop": True, "kept": [], "subject": "回覆: 退订"})
     assert "郵件" in html and "邮件" not in html + text
+
+
+def test_an_english_owner_of_a_chinese_meeting_is_chased_in_english(tmp_path: Path) -> None:
+    from service import scheduler
+
+    pipeline = _pipeline(tmp_path)
+    draft = (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    draft = draft.replace(
+        "| 2 | 评估A类功能开发周期 | 陈静 | 技术部 |", "| 2 | 评估A类功能开发周期 | 刘洋 | 市场部 |"
+    )
+    assert pipeline.process(_mail("qian.fang", "会议纪要", draft, "d-en"), "t:d-en").outcome == "applied"
+    for when in (datetime(2024, 5, 22, 16, 3, tzinfo=SHANGHAI), datetime(2024, 5, 23, 9, 1, tzinfo=SHANGHAI)):
+        scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, when, pipeline.directory)
+    chases = [
+        d
+        for d in pipeline.store.all("outbox")
+        if d["template"] == "item_chase" and d["recipients"] == ["liu.yang@example.test"]
+    ]
+    assert chases, "刘洋 is reminded of item 2"
+    for doc in chases:
+        text = parse_message(read_body(pipeline.store.data_dir, doc)).text
+        assert doc["subject"].startswith(f"[{RECORD}#2] Action item reminder"), doc["subject"]
+        assert "is due" in text and "您负责" not in text

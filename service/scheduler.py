@@ -153,6 +153,8 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     """The soonest moment a tick has something to do, so the daemon wakes for it."""
     later = followup.next_due(store, rules, now)
     moments: list[datetime] = [later] if later else []
+    if (review := quarterly.next_due(store, rules, now)) is not None:
+        moments.append(review)
     for record in store.query(records.RECORDS, "state", State.AWAITING.value):
         window = record.get("window", {})
         if window.get("closed"):

@@ -27,6 +27,7 @@ from service.items import roles, state, tracker
 from service.items.moments import at
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import Outbox, OutgoingMail
+from service.mail.render import VERBATIM, base_language, localise, mail_language
 from service.minutes import records
 
 log = logging.getLogger(__name__)
@@ -270,24 +271,29 @@ def report_mail(
     chart: bytes,
 ) -> OutgoingMail:
     quarter = data["quarter"]
-    company = tracker.REPORT_LABELS["zh" if lang == "zh" else "en"]["company"]
-    mine = [figures(d, lang) for d in data["by_department"] if d["department"] in departments]
+    spelled, lang = base_language(lang), lang  # zh-TW: the zh mail, converted when it is rendered
+    company = tracker.REPORT_LABELS[spelled]["company"]
+    mine = [figures(d, spelled) for d in data["by_department"] if d["department"] in departments]
     cid = f"chart-{quarter.lower()}@minutesd"
     return OutgoingMail(
         key=f"report:{quarter}:{str(person['email']).lower()}",
         to=[person["email"]],
-        subject=f"行动项季度报告 {quarter}" if lang == "zh" else f"Action items: quarterly review {quarter}",
+        subject=localise(
+            f"行动项季度报告 {quarter}" if spelled == "zh" else f"Action items: quarterly review {quarter}",
+            lang,
+        ),
         template="report",
         lang=lang,
         context={
             "greeting_name": person["name"],
+            VERBATIM: [str(person["name"])],  # a name stays as the directory writes it, in any script
             "quarter": quarter,
             "from": data["from"],
             "to": data["to"],
             "departments": departments,
             "mine": mine,
-            "company": figures({**data, "department": company}, lang),
-            "months": [tracker.month_label(m["month"], lang) for m in data["months"]],
+            "company": figures({**data, "department": company}, spelled),
+            "months": [tracker.month_label(m["month"], spelled) for m in data["months"]],
             "meetings": data["meetings"],
             "items_per_meeting": data["items_per_meeting"] if data["items_per_meeting"] is not None else "-",
             "from_earlier_meetings": data["from_earlier_meetings"],
@@ -300,14 +306,31 @@ def report_mail(
 
 
 def _language(
-    departments: list[str], items: list[Doc], meetings: list[Doc], directory: Directory, rules: Rules
+    person: Doc,
+    departments: list[str],
+    items: list[Doc],
+    meetings: list[Doc],
+    directory: Directory,
+    rules: Rules,
 ) -> str:
-    """The language of the meetings behind the head's items when they share one, else the rules'."""
+    """The head's own from the directory; else that of the meetings behind the head's items when
+    they share one; else the rules'."""
     of_record = {m["record"]: m.get("language") for m in meetings}
     found = {
         of_record.get(i["record"]) for i in items if roles.department_of(i, directory) in departments
     } - {None}
-    return str(found.pop()) if len(found) == 1 else rules.service.default_language
+    meetings_language = str(found.pop()) if len(found) == 1 else rules.service.default_language
+    return mail_language(directory.language_of(str(person["email"])), meetings_language)
+
+
+def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
+    """When the next review mail falls due, so a sleeping daemon wakes for it."""
+    quarter, moment = due_quarter(rules, now)
+    if now < moment and store.get(QUARTERS, quarter) is None:
+        return moment
+    _, end = tracker.quarter_bounds(tracker.quarter_of(now.astimezone(rules.tz).date()))
+    day = work_calendar(rules.calendar).working_day_after(end, 1)
+    return at(day, rules.actions.weekly.time, rules)
 
 
 def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: Directory) -> int:
@@ -328,12 +351,13 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
     for person, departments in heads(data, directory, muted):
         if store.get(OUTBOX, f"report:{quarter}:{str(person['email']).lower()}") is not None:
             continue
-        lang = _language(departments, in_quarter, meetings, directory, rules)
-        if lang not in workbooks:
-            title = f"行动项季度报告 {quarter}" if lang == "zh" else f"Quarterly review {quarter}"
-            workbooks[lang] = tracker.report_xlsx(data, lang, title, meetings=False)
-        chart = chart_png(data, lang, highlight=departments, codes=codes)
-        mails.append(report_mail(person, departments, data, lang, workbooks[lang], chart))
+        lang = _language(person, departments, in_quarter, meetings, directory, rules)
+        spelled = base_language(lang)
+        if spelled not in workbooks:
+            title = f"行动项季度报告 {quarter}" if spelled == "zh" else f"Quarterly review {quarter}"
+            workbooks[spelled] = tracker.report_xlsx(data, spelled, title, meetings=False)
+        chart = chart_png(data, spelled, highlight=departments, codes=codes)
+        mails.append(report_mail(person, departments, data, lang, workbooks[spelled], chart))
     queued = 0
     with store.transaction() as txn:
         queued += sum(outbox.enqueue(txn, mail, now) for mail in mails)

@@ -227,3 +227,19 @@ def test_an_english_owner_of_a_chinese_meeting_is_chased_in_english(tmp_path: Pa
         text = parse_message(read_body(pipeline.store.data_dir, doc)).text
         assert doc["subject"].startswith(f"[{RECORD}#2] Action item reminder"), doc["subject"]
         assert "is due" in text and "您负责" not in text
+
+
+def test_a_head_gets_the_quarterly_review_in_their_language_and_the_daemon_wakes_for_it(
+    tmp_path: Path,
+) -> None:
+    from service import scheduler
+
+    pipeline = _distributed(tmp_path)  # 孙浩, head of 运营部, reads Traditional
+    closed = datetime(2024, 5, 22, 16, 3, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, closed, pipeline.directory)
+    wake = scheduler.next_due(pipeline.store, pipeline.rules, datetime(2024, 6, 30, 12, 0, tzinfo=SHANGHAI))
+    assert wake is not None and wake <= datetime(2024, 7, 1, 9, 0, tzinfo=SHANGHAI)
+    review = datetime(2024, 7, 1, 9, 1, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, review, pipeline.directory)
+    subject, text, html = _read(pipeline, "report:2024Q2:sun.hao@example.test")
+    assert "行動項季度報告" in subject and "運營部" in html and "孙浩" in text, subject

@@ -15,7 +15,7 @@ from service.core.config import Rules, Settings, load_from_env
 from service.core.directory import read_directory
 from service.core.ledger import outcome_counts
 from service.core.store import Store
-from service.items import quarterly, state, tracker
+from service.items import quarterly, report, state, tracker
 from service.items.status import status_json
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import counts_by_state
@@ -118,7 +118,7 @@ def cmd_tracker(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     settings, rules, directory, today = _for_tables()
     try:
-        tracker.quarter_bounds(args.quarter)
+        report.quarter_bounds(args.quarter)
     except ValueError as exc:
         print(f"minutesd report: {exc}", file=sys.stderr)
         return 2
@@ -127,11 +127,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         meetings, all_items = quarterly.gather(store, args.quarter)
     finally:
         store.close()
-    data = tracker.report(all_items, meetings, directory, args.quarter, today)
+    data = report.report(all_items, meetings, directory, args.quarter, today)
     lang = args.lang or rules.service.default_language
     if args.xlsx:
         title = f"行动项季度报告 {data['quarter']}" if lang == "zh" else f"Quarterly review {data['quarter']}"
-        Path(args.xlsx).write_bytes(tracker.report_xlsx(data, lang, title))
+        Path(args.xlsx).write_bytes(report.report_xlsx(data, lang, title))
         print(f"quarterly review of {data['quarter']} written to {args.xlsx}")
     if args.chart:
         codes = {name: d.code for name in directory.departments if (d := directory.department(name))}
@@ -140,5 +140,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif not (args.xlsx or args.chart):
-        print(tracker.report_text(data))
+        print(report.report_text(data))
     return 0

@@ -1,4 +1,4 @@
-"""The quarterly review as people receive it: the figures (tracker.report) read from the store, a
+"""The quarterly review as people receive it: the figures (report.report) read from the store, a
 chart of the on-time rate per department and month, and the mail to each department head.
 
 The mail for a quarter goes out once, on the first working day after the quarter ends at the
@@ -23,7 +23,7 @@ from parsers.people import Directory
 from service.core.calendar import work_calendar
 from service.core.config import Rules
 from service.core.store import Doc, Store
-from service.items import roles, state, tracker
+from service.items import report, roles, state, tracker
 from service.items.moments import at
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import Outbox, OutgoingMail
@@ -63,7 +63,7 @@ def _meeting(record: Doc) -> Doc:
 def gather(store: Store, quarter: str) -> tuple[list[Doc], list[Doc]]:
     """Live records and items, and the archived records whose meeting or planned dates touch the
     quarter (chosen from their summaries, so the archive is opened only where it matters)."""
-    first, last = tracker.quarter_bounds(quarter)
+    first, last = report.quarter_bounds(quarter)
     start, end = first.isoformat(), last.isoformat()
     meetings = [_meeting(r) for r in store.each(records.RECORDS)]
     items = state.all_items(store)
@@ -216,7 +216,7 @@ _CHART_WORDS = {
 
 
 def _month_tick(month: str, zh: bool) -> str:
-    return tracker.month_label(month, "zh" if zh else "en")
+    return report.month_label(month, "zh" if zh else "en")
 
 
 # -- the mail to each head -------------------------------------------------------
@@ -226,9 +226,9 @@ def due_quarter(rules: Rules, now: datetime) -> tuple[str, datetime]:
     """The quarter that ended last before `now` and the moment its mail is due: the first working
     day after its last day, at the weekly table's time."""
     today = now.astimezone(rules.tz).date()
-    this_start, _ = tracker.quarter_bounds(tracker.quarter_of(today))
-    last_quarter = tracker.quarter_of(this_start - timedelta(days=1))
-    _, last_day = tracker.quarter_bounds(last_quarter)
+    this_start, _ = report.quarter_bounds(report.quarter_of(today))
+    last_quarter = report.quarter_of(this_start - timedelta(days=1))
+    _, last_day = report.quarter_bounds(last_quarter)
     day = work_calendar(rules.calendar).working_day_after(last_day, 1)
     return last_quarter, at(day, rules.actions.weekly.time, rules)
 
@@ -272,7 +272,7 @@ def report_mail(
 ) -> OutgoingMail:
     quarter = data["quarter"]
     spelled, lang = base_language(lang), lang  # zh-TW: the zh mail, converted when it is rendered
-    company = tracker.REPORT_LABELS[spelled]["company"]
+    company = report.REPORT_LABELS[spelled]["company"]
     mine = [figures(d, spelled) for d in data["by_department"] if d["department"] in departments]
     cid = f"chart-{quarter.lower()}@minutesd"
     return OutgoingMail(
@@ -293,7 +293,7 @@ def report_mail(
             "departments": departments,
             "mine": mine,
             "company": figures({**data, "department": company}, spelled),
-            "months": [tracker.month_label(m["month"], spelled) for m in data["months"]],
+            "months": [report.month_label(m["month"], spelled) for m in data["months"]],
             "meetings": data["meetings"],
             "items_per_meeting": data["items_per_meeting"] if data["items_per_meeting"] is not None else "-",
             "from_earlier_meetings": data["from_earlier_meetings"],
@@ -328,7 +328,7 @@ def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:
     quarter, moment = due_quarter(rules, now)
     if now < moment and store.get(QUARTERS, quarter) is None:
         return moment
-    _, end = tracker.quarter_bounds(tracker.quarter_of(now.astimezone(rules.tz).date()))
+    _, end = report.quarter_bounds(report.quarter_of(now.astimezone(rules.tz).date()))
     day = work_calendar(rules.calendar).working_day_after(end, 1)
     return at(day, rules.actions.weekly.time, rules)
 
@@ -340,9 +340,9 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
         return 0
     meetings, every = gather(store, quarter)
     today = now.astimezone(rules.tz).date()
-    data = tracker.report(every, meetings, directory, quarter, today)
+    data = report.report(every, meetings, directory, quarter, today)
     in_quarter = [
-        i for i in every if (p := state.planned_date(i)) is not None and tracker.quarter_of(p) == quarter
+        i for i in every if (p := state.planned_date(i)) is not None and report.quarter_of(p) == quarter
     ]
     muted = frozenset(d["key"] for d in store.all("muted"))
     codes = {name: entry.code for name in directory.departments if (entry := directory.department(name))}
@@ -355,7 +355,7 @@ def tick(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory: D
         spelled = base_language(lang)
         if spelled not in workbooks:
             title = f"行动项季度报告 {quarter}" if spelled == "zh" else f"Quarterly review {quarter}"
-            workbooks[spelled] = tracker.report_xlsx(data, spelled, title, meetings=False)
+            workbooks[spelled] = report.report_xlsx(data, spelled, title, meetings=False)
         chart = chart_png(data, spelled, highlight=departments, codes=codes)
         mails.append(report_mail(person, departments, data, lang, workbooks[spelled], chart))
     queued = 0

@@ -16,7 +16,7 @@ from parsers.commands import read_commands
 from parsers.message import Attachment
 from service.core.calendar import work_calendar
 from service.core.config import EvidenceRules, load_rules
-from service.items import evidence, followup, moments, state, tracker, weekly
+from service.items import evidence, followup, moments, report, state, tracker, weekly
 from service.items.commands import command_words
 from service.items.state import ItemEvent, ItemRefused, Status
 from service.mail.bodies import read_body
@@ -251,12 +251,12 @@ def test_the_on_time_rate_counts_finished_and_overdue_items_against_the_planned_
     ],
 )
 def test_quarter_bounds(quarter: str, bounds: tuple[str, str]) -> None:
-    assert tuple(d.isoformat() for d in tracker.quarter_bounds(quarter)) == bounds
+    assert tuple(d.isoformat() for d in report.quarter_bounds(quarter)) == bounds
 
 
 def test_a_bad_quarter_is_refused() -> None:
     with pytest.raises(ValueError):
-        tracker.quarter_bounds("2024Q5")
+        report.quarter_bounds("2024Q5")
 
 
 # -- who may act, through the pipeline -----------------------------------------------

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from service import scheduler
 from service.core.directory import read_directory
-from service.items import quarterly, tracker
+from service.items import quarterly, report
 from service.mail.bodies import read_body
 from tests.conftest import SAMPLES
 from tests.service.items.test_tables_marked import _confirm_and_act, _pipeline
@@ -49,17 +49,16 @@ ITEMS = [
 
 
 def _q3() -> dict[str, Any]:
-    return tracker.report(ITEMS, MEETINGS, DIRECTORY, "2024q3", date(2024, 10, 8))
+    return report.report(ITEMS, MEETINGS, DIRECTORY, "2024q3", date(2024, 10, 8))
 
 
 # -- the quarter of an item and of its meeting ---------------------------------------
 
 
 def test_an_item_counts_in_its_planned_quarter_and_its_meeting_in_the_quarter_it_was_held() -> None:
-    q3, q2 = _q3(), tracker.report(ITEMS, MEETINGS, DIRECTORY, "2024Q2", date(2024, 10, 8))
+    q3, q2 = _q3(), report.report(ITEMS, MEETINGS, DIRECTORY, "2024Q2", date(2024, 10, 8))
     assert (
-        tracker.quarter_of(date(2024, 7, 10)) == "2024Q3"
-        and tracker.quarter_of(date(2024, 6, 20)) == "2024Q2"
+        report.quarter_of(date(2024, 7, 10)) == "2024Q3" and report.quarter_of(date(2024, 6, 20)) == "2024Q2"
     )
     # Q3 rates the item planned in July, though its meeting was held in June ...
     assert q3["quarter"] == "2024Q3" and q3["items"] == 3 and q3["from_earlier_meetings"] == 3
@@ -79,19 +78,19 @@ def test_the_rates_by_department_and_month() -> None:
     service, tech = q3["by_department"]
     assert (service["on_time"], service["counted"], service["on_time_rate"]) == (1, 2, 50.0)
     assert tech["department"] == "技术部" and [m["on_time_rate"] for m in tech["months"]] == [None, None, 0.0]
-    assert "2024-07" in tracker.report_text(q3) and "from meetings held before it" in tracker.report_text(q3)
+    assert "2024-07" in report.report_text(q3) and "from meetings held before it" in report.report_text(q3)
 
 
 # -- the workbook ----------------------------------------------------------------------
 
 
 def test_the_workbook_has_a_title_a_frozen_filtered_header_percentages_and_months() -> None:
-    data = tracker.report(ITEMS, MEETINGS, DIRECTORY, "2024Q3", date(2024, 10, 8))
+    data = report.report(ITEMS, MEETINGS, DIRECTORY, "2024Q3", date(2024, 10, 8))
     data["by_department"].append({**data["by_department"][0], "department": "=SUM(A1:A9)"})
-    book = load_workbook(io.BytesIO(tracker.report_xlsx(data, "zh", "行动项季度报告 2024Q3")))
+    book = load_workbook(io.BytesIO(report.report_xlsx(data, "zh", "行动项季度报告 2024Q3")))
     sheet = book["季度报告"]
     assert sheet["A1"].value == "行动项季度报告 2024Q3" and sheet["A1"].font.bold
-    assert [c.value for c in sheet[2]][:8] == list(tracker.REPORT_LABELS["zh"]["headers"])
+    assert [c.value for c in sheet[2]][:8] == list(report.REPORT_LABELS["zh"]["headers"])
     assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:H5"
     assert [sheet.cell(row=r, column=1).value for r in (3, 4, 5, 6)] == [
         "客服部",
@@ -118,7 +117,7 @@ def test_the_workbook_has_a_title_a_frozen_filtered_header_percentages_and_month
 
 def test_an_english_workbook_and_one_without_meetings() -> None:
     book = load_workbook(
-        io.BytesIO(tracker.report_xlsx(_q3(), "en", "Quarterly review 2024Q3", meetings=False))
+        io.BytesIO(report.report_xlsx(_q3(), "en", "Quarterly review 2024Q3", meetings=False))
     )
     assert book.sheetnames == ["Quarterly review"]
     sheet = book.active

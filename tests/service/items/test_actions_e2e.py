@@ -318,15 +318,16 @@ def test_an_item_from_assignment_to_done_delay_blocked_escalation_and_weekly_tab
     assert sum("周报" in s for s in subjects(stack, "wang.lei")) == 1
     assert not any("周报" in s for s in subjects(stack, "liu.yang")), "no item of 市场部, none of his"
 
-    # #1 was due Mon 27 May: overdue notice on Tue 28; past 3 working days overdue (Fri 31) the
-    # tracker hears of it (赵敏 heads 客服部 herself).
+    # #1 was due Mon 27 May and is blocked: its owner waits on someone else's support, so no
+    # overdue notice nags her on Tue 28; past 3 working days overdue (Fri 31) the tracker hears
+    # of it (赵敏 heads 客服部 herself), with what it waits for.
     run_once(at(env, "2024-05-28T09:10:00+08:00"))
-    assert "逾期" in arrives(stack, "zhao.min", f"[{RECORD}#1] 行动项逾期").subject
     run_once(at(env, "2024-05-30T18:00:00+08:00"))
+    assert not any(f"[{RECORD}#1] 行动项逾期" in s for s in subjects(stack, "zhao.min"))
     assert not any("逾期升级" in s for s in subjects(stack, "wang.lei"))
     run_once(at(env, "2024-05-31T09:10:00+08:00"))
     escalated = arrives(stack, "wang.lei", f"[{RECORD}#1] 逾期升级")
-    assert "已逾期 4 个工作日" in escalated.text
+    assert "已逾期 4 个工作日" in escalated.text and "它受阻于" in escalated.text
 
     # #2 delayed again, past Dragon Boat (Mon 10 June): 1 working day before Tue 11 June is Fri 7 June.
     deliver(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from parsers.message import InboundMessage
+from parsers.vocabulary import simplified
 from tests.mailstack import MailStack
 from tests.service.minutes.test_confirmation_e2e import (
     PLAIN_ATTENDEES,
@@ -201,8 +202,9 @@ def test_a_traditional_word_paste_becomes_a_record_and_an_owner_writes_as_people
     status = record_status(env, "2024-OPS-001")
     assert [i["owner"]["name"] for i in status["items"]] == ["赵敏", "李娜", "吴刚", "孙浩"]
     assert inbox_count_at_least(stack, "qian.fang", 2)
-    accepted = next(m for m in mails(stack, "qian.fang") if "行动项:4 项" in m.text)
-    assert "保密:否" in accepted.text
+    # She wrote Traditional, so her receipt is in Traditional: read folded to Simplified.
+    accepted = next(m for m in mails(stack, "qian.fang") if "行动项:4 项" in simplified(m.text))
+    assert "保密:否" in simplified(accepted.text)
     first = {user: minutes_mail(stack, user, "2024-OPS-001") for user in TW_PEOPLE}
     stack.empty("minutes")
     deliver(stack, *(reply(stack, user, first[user], "確認") for user in TW_PEOPLE))

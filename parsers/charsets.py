@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import email.header
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
@@ -33,24 +38,36 @@ _CHARSET_SUPERSETS = {
     "unicode-1-1-utf-7": "utf-7",
     "x-unknown": "utf-8",
 }
+# Codecs Python knows that are no charset of mail: their decoders raise UnicodeError whatever the
+# error handler, and punycode's is quadratic in the length of the text.
+_NOT_MAIL_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
+
+
+def _codec(label: str) -> str | None:
+    name = label.strip().strip('"').lower()
+    name = _CHARSET_SUPERSETS.get(name, name)
+    try:
+        known = codecs.lookup(name).name
+    except (LookupError, ValueError, TypeError):  # unknown, or a label holding a NUL
+        return None
+    return None if known in _NOT_MAIL_CHARSETS else name
 
 
 def decode_bytes(data: bytes, label: str | None) -> str:
     """Decode text whose declared charset may be wrong, absent or unknown."""
     candidates: list[str] = []
-    if label:
-        name = label.strip().strip('"').lower()
-        candidates.append(_CHARSET_SUPERSETS.get(name, name))
+    declared = _codec(label) if label else None
+    if declared:
+        candidates.append(declared)
     candidates += ["utf-8", "gb18030"]
     for charset in candidates:
         try:
             return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError):
             continue
-    first = candidates[0]
     try:
-        return data.decode(first, errors="replace")
-    except LookupError:
+        return data.decode(candidates[0], errors="replace")
+    except (LookupError, UnicodeError):
         return data.decode("utf-8", errors="replace")
 
 
@@ -99,19 +116,64 @@ def _undo_surrogates(text: str) -> str:
     return decode_bytes(text.encode("utf-8", errors="surrogateescape"), None)
 
 
-def html_to_text(html: str) -> str:
-    from bs4 import BeautifulSoup
+# Elements nested deeper than this are read as the text they hold: real mail nests a few dozen
+# deep, and every walk of the tree below stays linear in its size (50,000 nested <div> took minutes).
+MAX_HTML_DEPTH = 100
 
-    soup = BeautifulSoup(html, "lxml")
-    for tag in soup(["script", "style", "head"]):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    blocks = ("p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table")
-    for block in soup.find_all(blocks):
-        block.insert_after("\n")
-    for cell in soup.find_all(["td", "th"]):
-        cell.insert_after("\t")
-    text = soup.get_text()
+
+def html_soup(html: str) -> BeautifulSoup:
+    """The HTML parsed by lxml, no deeper than MAX_HTML_DEPTH."""
+    import warnings
+
+    from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)  # Outlook's XHTML is read as HTML on purpose
+        soup = BeautifulSoup(html, "lxml")
+    todo: list[tuple[Tag, int]] = [(soup, 0)]
+    while todo:
+        node, depth = todo.pop()
+        for child in node.contents:
+            if not isinstance(child, Tag):
+                continue
+            if depth + 1 < MAX_HTML_DEPTH:
+                todo.append((child, depth + 1))
+            elif any(isinstance(grandchild, Tag) for grandchild in child.contents):
+                text = child.get_text()
+                child.clear(decompose=True)
+                child.append(text)
+    return soup
+
+
+_TEXT_BLOCKS = frozenset(("p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table"))
+_TEXT_CELLS = frozenset(("td", "th"))
+_NO_TEXT = frozenset(("script", "style", "head"))
+
+
+def html_to_text(html: str) -> str:
+    """The text of the HTML, a line for each block and a tab after each cell, in one walk of the
+    tree (inserting the line breaks into the tree cost each block its whole subtree)."""
+    from bs4 import CData, NavigableString, Tag
+
+    pieces: list[str] = []
+    todo: list[object] = [html_soup(html)]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, tuple):  # what follows an element once its content is out
+            pieces.append(node[0])
+        elif isinstance(node, Tag):
+            if node.name in _NO_TEXT:
+                continue
+            if node.name == "br":
+                pieces.append("\n")
+                continue
+            if node.name in _TEXT_BLOCKS:
+                todo.append(("\n",))
+            elif node.name in _TEXT_CELLS:
+                todo.append(("\t",))
+            todo.extend(reversed(node.contents))
+        elif type(node) in (NavigableString, CData):  # what get_text() reads: no comments, no scripts
+            pieces.append(str(node))
+    text = "".join(pieces)
     lines = [line.rstrip().replace("\xa0", " ") for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -11,7 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import NavigableString, Tag
+
+from parsers.charsets import html_soup
 
 
 def normal(text: str) -> str:
@@ -116,7 +118,7 @@ def _cell_text(cell: Tag) -> str:
 
 
 def from_html(html: str) -> Document:
-    soup = BeautifulSoup(normal(html), "lxml")
+    soup = html_soup(normal(html))  # no deeper than MAX_HTML_DEPTH: the walk below recurses
     for tag in soup(["script", "style", "head", "title", "meta", "xml"]):
         tag.decompose()
     # Outlook and Word replies quote the thread in these: a draft is what is above them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import PurePath
 
 from parsers.charsets import decode_bytes
@@ -51,11 +52,22 @@ def document_from_file(name: str, data: bytes) -> Document:
     if suffix == ".docx":
         try:
             size = _unzipped_size(data)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            if size > MAX_UNZIPPED_BYTES:
+                raise UnsupportedDraft(f"{suffix} (too large unpacked: {size // (1024 * 1024)} MB)")
+            paragraphs = _paragraphs_in(data)
+        except UnsupportedDraft:
+            raise
+        # A damaged zip fails in many ways: a bad CRC, zlib's error, an unsupported version.
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            EOFError,
+            RuntimeError,
+        ) as exc:
             raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
-        if size > MAX_UNZIPPED_BYTES:
-            raise UnsupportedDraft(f"{suffix} (too large unpacked: {size // (1024 * 1024)} MB)")
-        paragraphs = _paragraphs_in(data)
         if paragraphs > MAX_BLOCKS * 10:
             raise UnsupportedDraft(f"{suffix} (too long: {paragraphs} paragraphs)")
         try:

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import Message
 
 import mailparser
@@ -141,7 +141,14 @@ def _parse_date(value: str) -> datetime | None:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        utc = parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    # Year 1 or 9999 is no date anyone wrote, and moved into another zone it overflows.
+    return parsed if 1 < utc.year < 9999 else None
 
 
 def _part_text(part: Message) -> str:
@@ -279,12 +286,46 @@ def parse_message(raw: bytes) -> InboundMessage:
         )
 
 
+# The email package checks every line against the boundary of each open multipart, so its work
+# is lines × nesting (and some hundred levels down it recurses too deep). Beyond these only the
+# header block is read: the sender still gets an answer, the body is not taken apart.
+MAX_MIME_DEPTH = 30
+MAX_BOUNDARY_CHECKS = 3_000_000
+
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))', re.IGNORECASE)
+_DELIMITER = re.compile(rb"^--([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
+
+
+def _mime_depth(raw: bytes) -> int:
+    """How many multiparts are open at once at most, from the boundaries and the delimiter lines."""
+    declared = {m.group(1) if m.group(1) is not None else m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+    if len(declared) <= 2:
+        return len(declared)
+    open_: list[bytes] = []
+    deepest = 0
+    for match in _DELIMITER.finditer(raw):
+        line = match.group(1)
+        closing = line.endswith(b"--") and line[:-2] in declared
+        boundary = line[:-2] if closing else line
+        if boundary in open_:
+            del open_[open_.index(boundary) + (0 if closing else 1) :]  # the parts inside it ended
+        elif boundary in declared and not closing:
+            open_.append(boundary)
+            deepest = max(deepest, len(open_))
+    return deepest
+
+
 def _parse(raw: bytes) -> InboundMessage:
     defects: list[str] = []
     if raw[:1] in (b"\r", b"\n"):
         # Some senders put a blank line before the headers; strict parsers then see none.
         raw = raw.lstrip(b"\r\n")
         defects.append("blank line before the headers")
+    depth = _mime_depth(raw)
+    lines = max(raw.count(b"\n"), raw.count(b"\r")) + 1
+    if depth > MAX_MIME_DEPTH or depth * lines > MAX_BOUNDARY_CHECKS:
+        defects.append(f"multiparts nested {depth} deep over {lines} lines: only the headers were read")
+        return _from_headers(email.message_from_bytes(header_block(raw)), raw, "", "", (), defects)
     try:
         mail = mailparser.parse_from_bytes(raw)
         msg: Message = mail.message

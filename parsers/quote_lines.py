@@ -115,11 +115,16 @@ def classify_lines(lines: list[str]) -> list[str]:
     return kinds
 
 
+# A one-line "wrote" header is short; its pattern backtracks on long lines full of digits and
+# <a@b> (a pasted References header of 25 KB took two seconds), so longer lines are never one.
+_ONE_LINE_MAX = 1000
+
+
 def _kind(line: str) -> str:
     stripped = line.strip()
     if not stripped:
         return "e"
-    if _SEPARATOR.match(line) or _WROTE_ONE_LINE.match(line):
+    if _SEPARATOR.match(line) or (len(line) <= _ONE_LINE_MAX and _WROTE_ONE_LINE.match(line)):
         return "b"
     if (stripped.startswith(">") and not stripped.endswith("<<<")) or _INITIALS_QUOTE.match(line):
         return "q"
@@ -147,7 +152,8 @@ def _join_wrote_headers(lines: list[str], kinds: list[str]) -> None:
             joined = _joined(lines[start : end + 1])
             if len(joined) > 320:
                 break
-            if _WROTE.search(joined) and _WROTE_EVIDENCE.search(joined) and _looks_like_header(joined):
+            # joined has no white space at its end, so a match of _WROTE lies in its last 120 characters
+            if _WROTE.search(joined[-120:]) and _WROTE_EVIDENCE.search(joined) and _looks_like_header(joined):
                 start = _grow_upwards(lines, kinds, start, end)
                 for index in range(start, end + 1):
                     kinds[index] = "b"

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parsers.charsets import html_to_text
+from parsers.charsets import html_soup, html_to_text
 from parsers.quote_lines import classify_lines
 
 _FORWARD = re.compile(r"Forwarded message|转发邮件|Begin forwarded message", re.IGNORECASE)
@@ -88,10 +88,12 @@ def _trim(text: str, signatures: bool) -> Reading:
         # Nothing but quotes: it is all the person sent, so show it rather than nothing.
         return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text.strip(), "")
 
+    # Where the person's own text starts and ends, so no line asks the whole list again.
+    first_text, last_text = kinds.index("t"), len(kinds) - 1 - kinds[::-1].index("t")
     index = 0
     while index < len(kinds):
         kind = kinds[index]
-        wrote_before = "t" in kinds[:index]
+        wrote_before = first_text < index
         if kind == "b":
             forward = bool(_FORWARD.search(lines[index]))
             if forward and wrote_before and not signatures:
@@ -107,7 +109,7 @@ def _trim(text: str, signatures: bool) -> Reading:
                 break
             index = end
             continue
-        if kind == "q" and not wrote_before and "t" in kinds[_run_end(kinds, index, ("q", "e")) :]:
+        if kind == "q" and not wrote_before and last_text >= _run_end(kinds, index, ("q", "e")):
             index = _run_end(kinds, index, ("q", "e"))
             continue  # a bare quote the person answers below it: part of what they wrote
         if kind in ("q", "x"):
@@ -131,7 +133,7 @@ def _signs_off(lines: list[str], kinds: list[str], index: int) -> bool:
         return False
     if index > 0 and kinds[index - 1] != "e":
         return False
-    following = next((k for k in kinds[index + 1 :] if k != "e"), None)
+    following = next((kinds[i] for i in range(index + 1, len(kinds)) if kinds[i] != "e"), None)
     return following != "t"
 
 
@@ -177,13 +179,9 @@ def _tidy(lines: list[str], keep: list[bool]) -> str:
 
 
 def _without_html_quotes(html: str) -> str:
-    import warnings
+    from bs4 import Tag
 
-    from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)  # Outlook's XHTML is read as HTML on purpose
-        soup = BeautifulSoup(html, "lxml")
+    soup = html_soup(html)  # no deeper than MAX_HTML_DEPTH: removing nested quotes stays linear
     # Outlook puts the quoted mail after a marker: drop the marker and all that follows it.
     for marker in soup.select(
         "div#divRplyFwdMsg, div#appendonsend, hr#stopSpelling, div.OutlookMessageHeader"

@@ -1,0 +1,129 @@
+"""What bench/fuzz found in the parsers (issue 15), one test each.
+
+No test here is timed (bench/README.md: speed targets live in the benchmarks); the inputs are
+the shapes that used to take minutes or raise, so a regression shows as a failure or a stall.
+"""
+
+from __future__ import annotations
+
+from parsers.charsets import MAX_HTML_DEPTH, decode_bytes, decode_header_value, html_to_text
+from parsers.document import from_html
+from parsers.message import MAX_MIME_DEPTH, parse_message
+from parsers.quote_lines import classify_lines
+from parsers.reply_text import read_reply, visible_text
+
+
+def test_a_charset_label_naming_a_codec_that_is_no_mail_charset_is_ignored() -> None:
+    # idna, punycode and undefined raised UnicodeError even with errors="replace"; a NUL in the
+    # label raised ValueError: the whole message fell back to a bare one, without its sender.
+    for label in ("idna", "punycode", "undefined", "utf-8\x00", "unicode_escape"):
+        assert decode_bytes("确认 a..b".encode(), label) == "确认 a..b"
+        assert decode_bytes(b"\xff\xfe\x00", label)  # replaced, never raised
+    assert decode_header_value("=?idna?q?a..b?=") == "a..b"
+
+
+def test_a_message_whose_part_declares_idna_keeps_its_sender() -> None:
+    raw = (
+        b"From: Chen Jing <chen.jing@example.test>\r\nSubject: ok\r\nMessage-ID: <idna@x.test>\r\n"
+        b"Content-Type: text/plain; charset=idna\r\n\r\n\xff\xfe\x00 a..b\r\n"
+    )
+    msg = parse_message(raw)
+    assert msg.from_addr == "chen.jing@example.test"
+    assert msg.message_id == "idna@x.test"
+    assert not any(d.startswith("unparseable") for d in msg.defects)
+
+
+def test_a_date_that_overflows_in_another_zone_is_no_date() -> None:
+    # Fri, 31 Dec 9999 23:59:59 -1200 is year 10000 in UTC: astimezone() raised OverflowError
+    # in the draft reader (the service quarantined the message).
+    for value in ("Fri, 31 Dec 9999 23:59:59 -1200", "Sun, 31 Dec 9999 23:59:59 +0000"):
+        msg = parse_message(f"From: a@example.test\r\nDate: {value}\r\n\r\nx\r\n".encode())
+        assert msg.date is None
+    kept = parse_message(b"From: a@example.test\r\nDate: Tue, 21 May 2024 09:30:00 +0800\r\n\r\nx\r\n")
+    assert kept.date is not None and kept.date.year == 2024
+
+
+def _nested_multipart(depth: int) -> bytes:
+    inner = b"Content-Type: text/plain; charset=utf-8\r\n\r\n\xe7\xa1\xae\xe8\xae\xa4\r\n"
+    for level in range(depth):
+        boundary = f"nest{level}".encode()
+        inner = (
+            b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--" + boundary + b"\r\n"
+            + inner + b"\r\n--" + boundary + b"--\r\n"
+        )  # fmt: skip
+    return (
+        b"From: Chen Jing <chen.jing@example.test>\r\nSubject: deep\r\nMessage-ID: <deep@x.test>\r\n" + inner
+    )
+
+
+def test_multiparts_nested_past_the_limit_are_read_from_their_headers() -> None:
+    # 1,000 levels: the email package recursed too deep (twice, mail-parser and the fallback),
+    # seconds of work for a 76 KB message, and the message came back bare, without a sender.
+    msg = parse_message(_nested_multipart(1000))
+    assert msg.from_addr == "chen.jing@example.test" and msg.subject == "deep"
+    assert msg.message_id == "deep@x.test"
+    assert any("only the headers were read" in d for d in msg.defects)
+    assert msg.text == ""
+
+
+def test_multiparts_nested_within_the_limit_are_read_whole() -> None:
+    msg = parse_message(_nested_multipart(MAX_MIME_DEPTH))
+    assert msg.text.strip() == "确认"
+    assert not any("only the headers" in d for d in msg.defects)
+
+
+def test_html_nested_20000_deep_is_read_as_its_text() -> None:
+    # Inserting line breaks into the tree cost each nested block its subtree: minutes for this.
+    for tag, closer in (("div", "</div>"), ("table><tr><td", "</td></tr></table>"), ("blockquote", "")):
+        html = "<html><body>" + f"<{tag}>" * 20_000 + "确认,没问题" + closer * 20_000 + "</body></html>"
+        assert "确认,没问题" in html_to_text(html)
+        assert read_reply("", html).text in ("", "确认,没问题")  # a blockquote is a quote
+        assert from_html(html) is not None  # the draft reader's walk recursed past the limit
+
+
+def test_html_to_text_keeps_its_layout_below_the_depth_limit() -> None:
+    html = (
+        "<html><head><title>t</title></head><body><p>a<br>b</p><table><tr><td>1</td><td>2</td></tr></table>"
+        "<!-- c --><script>x</script><div><div>d</div></div>e</body></html>"
+    )
+    assert html_to_text(html) == "a\nb\n1\t2\n\nd\n\ne"
+    deep = "<div>" * (MAX_HTML_DEPTH + 10) + "<p>x</p><p>y</p>" + "</div>" * (MAX_HTML_DEPTH + 10)
+    assert html_to_text(deep).replace("\n", "") == "xy"
+
+
+def test_a_long_line_of_ids_is_text_not_a_wrote_header() -> None:
+    # 25 KB of "<n.m@example.test>" in a body: the one-line "wrote" pattern backtracked for 2 s.
+    line = " ".join(f"<{i}.{i * 7}@example.test>" for i in range(1200))
+    assert classify_lines([line]) == ["t"]
+    assert classify_lines(["2011/4/7 Ann <ann@example.test>"]) == ["b"]
+
+
+def test_a_reply_of_thousands_of_lines_is_trimmed_as_before() -> None:
+    # Each line asked the whole list above it whether any was text (quadratic in the lines).
+    assert visible_text("\n".join(["确认", *["> more"] * 6000])) == "确认"
+    # A bare quote the person answers below it stays, however long.
+    answered = visible_text("\n".join([*["> quoted"] * 3000, "确认", *["> more"] * 3000]))
+    assert answered.startswith("> quoted\n") and "\n确认\n" in answered
+    wrote = "确认\n\nOn Tue, 21 May 2024 at 09:30, Ann <ann@example.test>\nwrote:\n> old"
+    assert visible_text(wrote) == "确认"
+
+
+def test_a_damaged_docx_is_refused_never_raised() -> None:
+    # A bad CRC, a corrupt deflate stream or an unknown zip version raised from the size and
+    # paragraph checks, outside the reader's guard: the service quarantined the message.
+    import io
+    import zipfile
+
+    import pytest
+
+    from parsers.draft import UnsupportedDraft, document_from_file
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", "<w:document>" + "<w:p>x</w:p>" * 2000 + "</w:document>")
+    good = buffer.getvalue()
+    start = good.index(b"word/document.xml") + len(b"word/document.xml")
+    for damage in (b"\x00" * 8, b"\xff" * 8):
+        data = good[: start + 40] + damage + good[start + 48 :]
+        with pytest.raises(UnsupportedDraft):
+            document_from_file("draft.docx", data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from parsers.command_args import TRIM, after_label, blocked, delay, with_
 from parsers.command_types import Command, CommandReading, CommandWords, Problem, Verb
@@ -109,18 +110,42 @@ def _zh_number(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=32)
+def _prepared(words: CommandWords) -> tuple[tuple[Verb, str], ...]:
+    """(verb, folded word), longest first: folded once per set of words, not once per line
+    (a 14,000-line message spent seconds folding the same words again)."""
+    folded = [(verb, simplified(word).casefold()) for verb, word in words.verbs]
+    return tuple(sorted(((v, w) for v, w in folded if w), key=lambda vw: -len(vw[1])))
+
+
+@lru_cache(maxsize=32)
+def _by_first_letter(words: CommandWords) -> dict[str, tuple[tuple[Verb, str], ...]]:
+    """The prepared words by their first character: a line is tried only against the words
+    that can start it."""
+    found: dict[str, list[tuple[Verb, str]]] = {}
+    for verb, folded in _prepared(words):
+        found.setdefault(folded[0], []).append((verb, folded))
+    return {first: tuple(pairs) for first, pairs in found.items()}
+
+
+@lru_cache(maxsize=32)
+def _folded(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f for f in (simplified(p).casefold() for p in phrases) if f)
+
+
 def _strongest_verb(text: str, words: CommandWords) -> tuple[Verb, str] | None:
     """Every command word in the line (longest first, none inside another). The first of the
     strong ones (cancel, reject, verify, delay, blocked) wins, since a reason may mention another
     ("postpone to June 3, the client cancelled"); else progress beats done."""
     lowered = text.casefold()
-    if any(lowered.startswith(simplified(n).casefold()) for n in words.not_commands if n):
+    if any(lowered.startswith(n) for n in _folded(words.not_commands)):
         return None
     taken = [False] * len(lowered)
     found: list[tuple[int, Verb, str]] = []
-    for verb, word in sorted(words.verbs, key=lambda vw: -len(vw[1])):
-        folded = simplified(word).casefold()
-        for match in re.finditer(re.escape(folded), lowered) if folded else ():
+    for verb, folded in _prepared(words):
+        if folded not in lowered:
+            continue
+        for match in re.finditer(re.escape(folded), lowered):
             start, end = match.span()
             if any(taken[start:end]) or not _whole_word(lowered, start, end):
                 continue
@@ -151,12 +176,11 @@ def _whole_word(text: str, start: int, end: int) -> bool:
 
 def _verb_at_start(text: str, words: CommandWords) -> tuple[Verb, str] | None:
     lowered = text.casefold()
-    if any(lowered.startswith(simplified(n).casefold()) for n in words.not_commands if n):
+    if any(lowered.startswith(n) for n in _folded(words.not_commands)):
         return None
-    needs_item = {simplified(w).casefold() for w in words.needs_item}
-    for verb, word in sorted(words.verbs, key=lambda vw: -len(vw[1])):
-        folded = simplified(word).casefold()
-        if not folded or not lowered.startswith(folded) or folded in needs_item:
+    needs_item = set(_folded(words.needs_item))
+    for verb, folded in _by_first_letter(words).get(lowered[:1], ()):
+        if not lowered.startswith(folded) or folded in needs_item:
             continue
         following = lowered[len(folded) : len(folded) + 1]
         if folded[-1].isascii() and folded[-1].isalnum() and following.isascii() and following.isalnum():

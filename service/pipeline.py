@@ -39,6 +39,7 @@ from service.mail.bodies import BodyFiles
 from service.mail.outbox import BY_MESSAGE_ID, Outbox, OutgoingMail, move_bodies_to_files, secret_of
 from service.mail.reading import read_message
 from service.mail.render import language_of, render
+from service.minutes.records import for_readers
 from service.stages import STAGES, assign_items, automatic_policy
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,8 @@ class Pipeline:
             ctx.txn = txn
         if outcome.reply is not None:
             queue_reply(ctx, outcome.reply)
-        queued = [m.key for m in ctx.replies if self.outbox.enqueue(txn, m, ctx.now)]
+        readers = [for_readers(ctx.directory, None, m) for m in ctx.replies]  # zh-TW readers: Traditional
+        queued = [m.key for m in readers if self.outbox.enqueue(txn, m, ctx.now)]
         self._note_exchange(ctx, txn, queued, repeatable=outcome.kind != OutcomeKind.REJECTED)
         txn.put(
             MESSAGES,

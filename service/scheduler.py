@@ -18,6 +18,7 @@ from service.core.store import Doc, Store
 from service.items import followup, notices, quarterly
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import Outbox, OutgoingMail
+from service.mail.render import base_language, mail_language
 from service.minutes import objections, records
 from service.minutes.answers import queue_confirmed_notice
 from service.minutes.records import Event, State, spell_deadline
@@ -45,23 +46,29 @@ def tick(
                 txn, rules, outbox.address, outbox.domain, now, directory, secret=outbox.secret
             )
             if due_close:
-                mailer.mails += _close(record, rules, now, failing)
+                mailer.mails += [
+                    records.for_readers(directory, record, m)
+                    for m in _close(record, rules, now, directory, failing)
+                ]
                 if record["state"] == State.CONFIRMED:
                     notices.assign(mailer, record)
             else:
-                mailer.mails += _reminders(record, "reminder")
+                mailer.mails += [
+                    records.for_readers(directory, record, m)
+                    for m in _reminders(record, "reminder", directory)
+                ]
                 window["reminded"] = True
             for mail in mailer.mails:
                 queued += outbox.enqueue(txn, mail, now)
             txn.put(records.RECORDS, record["record"], record)
-    queued += _revisions_due(store, outbox, now)
+    queued += _revisions_due(store, outbox, now, directory)
     queued += followup.tick(store, outbox, rules, now, directory)
     queued += quarterly.tick(store, outbox, rules, now, directory)
     archiving.daily(store, rules, now)
     return queued
 
 
-def _revisions_due(store: Store, outbox: Outbox, now: datetime) -> int:
+def _revisions_due(store: Store, outbox: Outbox, now: datetime, directory: Directory) -> int:
     """A record in revision past its revision deadline: the recorder reminded, the host told, once."""
     queued = 0
     for record in (r for s in _IN_REVISION for r in store.query(records.RECORDS, "state", s.value)):
@@ -70,7 +77,7 @@ def _revisions_due(store: Store, outbox: Outbox, now: datetime) -> int:
             continue
         with store.transaction() as txn:
             for mail in mails:
-                queued += outbox.enqueue(txn, mail, now)
+                queued += outbox.enqueue(txn, records.for_readers(directory, record, mail), now)
             txn.put(records.RECORDS, record["record"], record)
     return queued
 
@@ -79,27 +86,38 @@ def _reminder_time(deadline: datetime, rules: Rules) -> datetime:
     return deadline - timedelta(hours=rules.confirmation.reminder_hours_before)
 
 
-def _reminders(record: Doc, purpose: str) -> list[OutgoingMail]:
-    deadline = spell_deadline(record["window"]["deadline"], record["language"])
-    return [
-        OutgoingMail(
-            key=f"{record['record']}:v{record['version']}:{purpose}:{person['email'].lower()}",
-            to=[person["email"]],
-            subject=records.subject(record, "请确认会议纪要", "Please confirm the minutes", record["name"]),
-            template="reminder",
-            lang=record["language"],
-            context={
-                "greeting_name": person["name"],
-                "record": record["record"],
-                "name": record["name"],
-                "deadline": deadline,
-            },
+def _reminders(record: Doc, purpose: str, directory: Directory) -> list[OutgoingMail]:
+    """One reminder to each silent attendee, in their language (the directory's, else the meeting's)."""
+    mails = []
+    for person in records.silent(record):
+        lang = mail_language(directory.language_of(person["email"]), record["language"])
+        spelled = base_language(lang)
+        mails.append(
+            OutgoingMail(
+                key=f"{record['record']}:v{record['version']}:{purpose}:{person['email'].lower()}",
+                to=[person["email"]],
+                subject=records.subject(
+                    {**record, "language": spelled},
+                    "请确认会议纪要",
+                    "Please confirm the minutes",
+                    record["name"],
+                ),
+                template="reminder",
+                lang=lang,
+                context={
+                    "greeting_name": person["name"],
+                    "record": record["record"],
+                    "name": record["name"],
+                    "deadline": spell_deadline(record["window"]["deadline"], spelled),
+                },
+            )
         )
-        for person in records.silent(record)
-    ]
+    return mails
 
 
-def _close(record: Doc, rules: Rules, now: datetime, failing: set[str] | None = None) -> list[OutgoingMail]:
+def _close(
+    record: Doc, rules: Rules, now: datetime, directory: Directory, failing: set[str] | None = None
+) -> list[OutgoingMail]:
     window = record["window"]
     window["closed"] = True
     silent = records.silent(record)
@@ -146,7 +164,7 @@ def _close(record: Doc, rules: Rules, now: datetime, failing: set[str] | None = 
             "silent": [p["name"] for p in silent],
         },
     )
-    return [*_reminders(record, "overdue"), host_mail]
+    return [*_reminders(record, "overdue", directory), host_mail]
 
 
 def next_due(store: Store, rules: Rules, now: datetime) -> datetime | None:

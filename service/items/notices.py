@@ -20,9 +20,9 @@ from service.core.config import Rules
 from service.core.store import Doc, Transaction
 from service.items import roles, state
 from service.mail.outbox import OutgoingMail, message_id_for
-from service.mail.render import VERBATIM, base_language, localise, mail_language
+from service.mail.render import base_language, mail_language
 from service.minutes import records
-from service.minutes.intake import people_names
+from service.minutes.records import for_readers
 
 WEEKDAYS_ZH = "一二三四五六日"
 MAX_FORWARDED_EVIDENCE = 10 * 1024 * 1024
@@ -89,12 +89,7 @@ def send(mailer: Mailer, record: Doc, mail: OutgoingMail, bound_to: str = "") ->
     """Queue `mail`, remember its Message-ID as a thread of the record, bind its reply address.
     A mail written in Chinese goes out in Traditional characters when its addressees read them
     (the directory's zh-TW): reminders and escalations are written in the record's language."""
-    if mail.lang == "zh" and {mailer.directory.language_of(a) for a in mail.to} == {"zh-TW"}:
-        mail.lang = "zh-TW"
-    if mail.lang == "zh-TW":
-        names = people_names(mailer.directory, record)
-        mail.subject = localise(mail.subject, mail.lang, names)
-        mail.context = {**mail.context, VERBATIM: names}
+    for_readers(mailer.directory, record, mail)
     if bound_to:
         mail.reply_to = reply_to(mailer, record, bound_to)
     mailer.mails.append(mail)

@@ -17,6 +17,7 @@ from service.items.moments import assigned_by, at, last_weekly_moment
 from service.items.state import Status
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import Outbox, OutgoingMail
+from service.mail.render import VERBATIM, base_language, localise, mail_language
 from service.minutes import records
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,8 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
         if store.get(OUTBOX, key) is not None:
             continue
         languages = {record_docs[i["record"]]["language"] for i in owned}
-        lang = "en" if languages == {"en"} else "zh"
+        reads = mail_language(directory.language_of(person["email"]), "en" if languages == {"en"} else "zh")
+        lang = base_language(reads)  # the table is spelled zh or en; zh-TW converts it when rendered
         rows = [tracker.row(i, lang, directory) for i in owned]
         rate = tracker.on_time_rate(owned, today)
         groups = grouped(owned, rows, record_docs, lang, today, calendar)
@@ -168,9 +170,9 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
             OutgoingMail(
                 key=key,
                 to=[person["email"]],
-                subject=title,
+                subject=localise(title, reads, tuple(directory.names)),
                 template="weekly",
-                lang=lang,
+                lang=reads,
                 context={
                     "greeting_name": person["name"],
                     "week": week.isoformat(),
@@ -180,6 +182,7 @@ def weekly(store: Store, outbox: Outbox, rules: Rules, now: datetime, directory:
                     "flags": flagged(groups, lang),
                     "rate": rate.spelled(),
                     "counts": _counts(owned, lang),
+                    VERBATIM: tuple(directory.names),
                 },
                 attachments=[
                     (f"action-items-{week}.xlsx", XLSX, tracker.as_xlsx(rows, lang, rate, title)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.model import Minutes
-from parsers.people import Directory, Person
+from parsers.people import Person
 from parsers.revision import Change
 from service.context import Context
 from service.core.calendar import work_calendar
@@ -15,7 +15,7 @@ from service.mail.outbox import OutgoingMail
 from service.mail.render import VERBATIM, base_language, localise, mail_language
 from service.minutes import records
 from service.minutes.answers import receipt
-from service.minutes.records import Event, spell_deadline
+from service.minutes.records import Event, people_names, spell_deadline
 
 
 def findings_reply(minutes: Minutes, lang: str, subject: str, revision_of: str = "") -> Reply:
@@ -180,13 +180,6 @@ def distribute(ctx: Context, record: Doc, changes: list[Change]) -> None:
             )
         )
         records.remember_thread(ctx.txn, ctx.outbox.message_id_for(mail_key), record["record"], version)
-
-
-def people_names(directory: Directory, record: Doc) -> tuple[str, ...]:
-    """The names a Traditional mail keeps as written: the directory's and the record's people."""
-    owners = [(i.get("owner") or {}).get("name", "") for i in record.get("minutes", {}).get("items", [])]
-    people = [record["host"]["name"], record["recorder"]["name"], *(p["name"] for p in record["attendees"])]
-    return (*directory.names, *dict.fromkeys(n for n in (*people, *owners) if n))
 
 
 def minutes_subject(record: Doc, changes: list[Change], lang: str = "") -> str:

@@ -11,7 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from parsers.people import Directory
 from service.core.store import Doc, Store, Transaction, define_index
+from service.mail.outbox import OutgoingMail
+from service.mail.render import VERBATIM, localise
 
 RECORDS = "records"
 COUNTERS = "counters"
@@ -170,3 +173,25 @@ def spell_deadline(deadline: str, lang: str) -> str:
     if lang == "zh":
         return f"{when.year}年{when.month}月{when.day}日(星期{WEEKDAYS_ZH[when.weekday()]}){when:%H:%M}"
     return f"{when:%A} {when.day} {when:%B %Y}, {when:%H:%M}"
+
+
+# -- the reader's script ---------------------------------------------------------
+
+
+def people_names(directory: Directory, record: Doc) -> tuple[str, ...]:
+    """The names a Traditional mail keeps as written: the directory's and the record's people."""
+    owners = [(i.get("owner") or {}).get("name", "") for i in record.get("minutes", {}).get("items", [])]
+    people = [record["host"]["name"], record["recorder"]["name"], *(p["name"] for p in record["attendees"])]
+    return (*directory.names, *dict.fromkeys(n for n in (*people, *owners) if n))
+
+
+def for_readers(directory: Directory, record: Doc | None, mail: OutgoingMail) -> OutgoingMail:
+    """A mail written in Chinese goes out in Traditional characters when its addressees read them
+    (the directory's zh-TW), names kept as written. Returns the same mail, changed."""
+    if mail.lang == "zh" and mail.to and {directory.language_of(a) for a in mail.to} == {"zh-TW"}:
+        mail.lang = "zh-TW"
+    if mail.lang == "zh-TW":
+        names = people_names(directory, record) if record else tuple(directory.names)
+        mail.subject = localise(mail.subject, mail.lang, names)
+        mail.context = {**mail.context, VERBATIM: names}
+    return mail

@@ -243,3 +243,28 @@ def test_a_head_gets_the_quarterly_review_in_their_language_and_the_daemon_wakes
     scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, review, pipeline.directory)
     subject, text, html = _read(pipeline, "report:2024Q2:sun.hao@example.test")
     assert "行動項季度報告" in subject and "運營部" in html and "孙浩" in text, subject
+
+
+def test_window_reminders_weekly_tables_and_forwarded_corrections_follow_their_reader(
+    tmp_path: Path,
+) -> None:
+    from service import scheduler
+
+    pipeline = _distributed(tmp_path)
+    reminder_time = datetime(2024, 5, 22, 12, 30, tzinfo=SHANGHAI)  # 4 h before the window closes
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, reminder_time, pipeline.directory)
+    subject, text, _ = _read(pipeline, f"{RECORD}:v1:reminder:zhao.min@example.test")
+    assert "請確認會議紀要" in subject and "赵敏" in text, subject
+    subject, text, _ = _read(pipeline, f"{RECORD}:v1:reminder:liu.yang@example.test")
+    assert "Please confirm the minutes" in subject and "2024" in text, subject
+
+    scheduler.tick(
+        pipeline.store, pipeline.outbox, pipeline.rules, datetime(2024, 5, 22, 16, 3, tzinfo=SHANGHAI),
+        pipeline.directory,
+    )  # fmt: skip
+    weekly = datetime(2024, 5, 27, 9, 1, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, weekly, pipeline.directory)
+    subject, text, html = _read(pipeline, "weekly:2024-05-27:sun.hao@example.test")
+    assert "行動項週報" in subject and "孙浩" in text and "運營部" in html, subject
+    subject, _, _ = _read(pipeline, "weekly:2024-05-27:chen.jing@example.test")
+    assert "行动项周报" in subject

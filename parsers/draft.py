@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from parsers.charsets import decode_bytes
@@ -18,16 +19,23 @@ class UnsupportedDraft(ValueError):
     """The file is of a kind the parser does not read (a PDF, an image, an old .doc)."""
 
 
-# Bounded work: a draft larger than this is refused before it is parsed, never half-parsed.
-MAX_TEXT_BYTES = 2 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 30 * 1024 * 1024  # a .docx's parts, from the zip's own directory
-MAX_BLOCKS = 4000  # paragraphs and tables of one draft
-MAX_CELLS = 40000
+@dataclass(frozen=True)
+class DocumentLimits:
+    """Bounded work: a draft past these is refused before it is parsed, never half-parsed.
+    The service takes them from the rules (`limits:`); these are the defaults."""
+
+    text_bytes: int = 2 * 1024 * 1024  # a text or HTML draft, or body
+    unzipped_bytes: int = 30 * 1024 * 1024  # a .docx's parts, from the zip's own directory
+    blocks: int = 4000  # paragraphs and tables of one draft
+    cells: int = 40000
 
 
-def _bounded(document: Document, suffix: str) -> Document:
+DEFAULT_LIMITS = DocumentLimits()
+
+
+def _bounded(document: Document, suffix: str, limits: DocumentLimits) -> Document:
     cells = sum(len(row) for block in document.blocks if isinstance(block, Table) for row in block.rows)
-    if len(document.blocks) > MAX_BLOCKS or cells > MAX_CELLS:
+    if len(document.blocks) > limits.blocks or cells > limits.cells:
         raise UnsupportedDraft(f"{suffix} (too long: {len(document.blocks)} paragraphs, {cells} cells)")
     return document
 
@@ -47,12 +55,12 @@ def _paragraphs_in(data: bytes) -> int:
     return body.count(b"<w:p>") + body.count(b"<w:p ") + body.count(b"<w:p/>")
 
 
-def document_from_file(name: str, data: bytes) -> Document:
+def document_from_file(name: str, data: bytes, limits: DocumentLimits = DEFAULT_LIMITS) -> Document:
     suffix = PurePath(name).suffix.lower()
     if suffix == ".docx":
         try:
             size = _unzipped_size(data)
-            if size > MAX_UNZIPPED_BYTES:
+            if size > limits.unzipped_bytes:
                 raise UnsupportedDraft(f"{suffix} (too large unpacked: {size // (1024 * 1024)} MB)")
             paragraphs = _paragraphs_in(data)
         except UnsupportedDraft:
@@ -68,33 +76,33 @@ def document_from_file(name: str, data: bytes) -> Document:
             RuntimeError,
         ) as exc:
             raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
-        if paragraphs > MAX_BLOCKS * 10:
+        if paragraphs > limits.blocks * 10:
             raise UnsupportedDraft(f"{suffix} (too long: {paragraphs} paragraphs)")
         try:
-            return _bounded(from_docx(data), suffix)
+            return _bounded(from_docx(data), suffix, limits)
         except UnsupportedDraft:
             raise
         except Exception as exc:  # python-docx raises zip, XML and key errors on damaged files
             raise UnsupportedDraft(f"{suffix} ({type(exc).__name__})") from exc
-    if len(data) > MAX_TEXT_BYTES:
+    if len(data) > limits.text_bytes:
         raise UnsupportedDraft(f"{suffix or 'text'} (too large: {len(data) // 1024} KB)")
     if suffix in (".doc", ".pdf", ".xls", ".xlsx", ".png", ".jpg", ".jpeg"):
         raise UnsupportedDraft(suffix)
     text = decode_bytes(data, None).lstrip("\ufeff")
     if suffix in (".html", ".htm") or (suffix not in (".md", ".markdown", ".txt") and looks_like_html(text)):
-        return _bounded(from_html(text), suffix)
-    return _bounded(from_text(text), suffix)
+        return _bounded(from_html(text), suffix, limits)
+    return _bounded(from_text(text), suffix, limits)
 
 
-def document_from_message(msg: InboundMessage) -> Document:
+def document_from_message(msg: InboundMessage, limits: DocumentLimits = DEFAULT_LIMITS) -> Document:
     """An attached draft wins; then an HTML body with tables (pasted from Word); then the text."""
     for attachment in msg.attachments:
         if attachment.filename.lower().endswith(DRAFT_EXTENSIONS):
-            return document_from_file(attachment.filename, attachment.data)
+            return document_from_file(attachment.filename, attachment.data, limits)
     if msg.html and ("<table" in msg.html.lower() or not msg.text.strip()):
-        if len(msg.html) > MAX_TEXT_BYTES:
+        if len(msg.html) > limits.text_bytes:
             raise UnsupportedDraft(f"HTML (too large: {len(msg.html) // 1024} KB)")
-        return _bounded(from_html(msg.html), "HTML")
-    if len(msg.text) > MAX_TEXT_BYTES:
+        return _bounded(from_html(msg.html), "HTML", limits)
+    if len(msg.text) > limits.text_bytes:
         raise UnsupportedDraft(f"text (too large: {len(msg.text) // 1024} KB)")
-    return _bounded(from_text(msg.text), "text")
+    return _bounded(from_text(msg.text), "text", limits)

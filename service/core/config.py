@@ -84,6 +84,11 @@ class LimitRules(_Strict):
     read_cpu_seconds: int = Field(default=8, gt=0)
     read_memory_megabytes: int = Field(default=512, gt=0)  # what the worker may add to what it inherits
     message_seconds: float = Field(default=60, gt=0)  # all the work on one message, reading included
+    # A draft (attached or in the body), refused before it is parsed when past these:
+    draft_text_megabytes: float = Field(default=2, gt=0)  # a text or HTML draft
+    docx_unpacked_megabytes: float = Field(default=30, gt=0)  # from the zip's own directory
+    draft_blocks: int = Field(default=4000, gt=0)  # paragraphs and tables
+    draft_cells: int = Field(default=40000, gt=0)  # table cells
 
 
 class LoopRules(_Strict):

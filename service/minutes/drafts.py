@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from parsers.draft import UnsupportedDraft, document_from_file, document_from_message
+from parsers.draft import DocumentLimits, UnsupportedDraft, document_from_file, document_from_message
 from parsers.message import InboundMessage, parse_message
 from parsers.minutes import parse_draft
 from parsers.model import Finding, Minutes
@@ -15,6 +15,16 @@ from parsers.vocabulary import Vocabulary, VocabularyError, load_vocabulary
 from service.core.bounded import TooCostly, run_bounded
 from service.core.config import ConfigError, Rules
 from service.mail.reading import budget
+
+
+def document_limits(rules: Rules) -> DocumentLimits:
+    limits = rules.limits
+    return DocumentLimits(
+        text_bytes=int(limits.draft_text_megabytes * 1024 * 1024),
+        unzipped_bytes=int(limits.docx_unpacked_megabytes * 1024 * 1024),
+        blocks=limits.draft_blocks,
+        cells=limits.draft_cells,
+    )
 
 
 def vocabulary(rules: Rules) -> Vocabulary:
@@ -40,7 +50,7 @@ def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory)
 def _parse_draft(msg: InboundMessage, rules: Rules, directory: Directory) -> Minutes:
     received = msg.date.astimezone(rules.tz).date() if msg.date else None
     try:
-        doc = document_from_message(msg)
+        doc = document_from_message(msg, document_limits(rules))
     except UnsupportedDraft as exc:
         return _unreadable(str(exc))
     return parse_draft(doc, vocabulary(rules), directory, received=received, subject=msg.subject)
@@ -103,7 +113,7 @@ def parse_file(path: Path, rules: Rules, directory: Directory) -> Minutes:
     if path.suffix.lower() == ".eml":
         return parse_message_draft(parse_message(data), rules, directory)
     try:
-        doc = document_from_file(path.name, data)
+        doc = document_from_file(path.name, data, document_limits(rules))
     except UnsupportedDraft as exc:
         return _unreadable(str(exc))
     return parse_draft(doc, vocabulary(rules), directory)

@@ -128,3 +128,17 @@ def test_a_message_past_its_time_waits_in_quarantine_with_one_holding_answer(tmp
     result = pipeline.process(_mail("chen.jing", "我的待办", "我的待办", "slow"), "t:slow")
     assert result.outcome == "quarantined" and "took longer than" in result.reason
     assert [d["template"] for d in _answers(pipeline)] == ["holding"]
+
+
+def test_the_draft_limits_are_the_rules_not_constants(tmp_path: Path) -> None:
+    """A company that wants smaller drafts says so in the rules: 10 blocks here refuses the
+    sample draft that the defaults read, and the recorder hears why."""
+    draft = (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    (tmp_path / "strict").mkdir()
+    strict = pipeline_with_rules(tmp_path / "strict", limits={"draft_blocks": 10})
+    refused = strict.process(_mail("qian.fang", "会议纪要", draft, "s1"), "t:s1")
+    assert refused.outcome == "rejected"
+    assert "too long" in _text(strict, _answers(strict)[0])
+    (tmp_path / "default").mkdir()
+    default = pipeline_with_rules(tmp_path / "default")
+    assert default.process(_mail("qian.fang", "会议纪要", draft, "s2"), "t:s2").outcome == "applied"

@@ -86,19 +86,24 @@ def test_a_message_read_past_its_worker_budget_is_answered_and_the_next_one_is_r
     assert pipeline.process(small, "t:small").outcome != "quarantined"
 
 
+def _docx_draft(message_id: str) -> bytes:
+    """The recorder's mail with the sample .docx draft attached."""
+    msg = EmailMessage()
+    msg["From"] = "qian.fang@example.test"
+    msg["To"] = "minutes@example.test"
+    msg["Subject"] = "会议纪要"
+    msg["Message-ID"] = f"<{message_id}@example.test>"
+    msg.set_content("纪要见附件。")
+    docx = (SAMPLES / "draft-zh-attachment.docx").read_bytes()
+    msg.add_attachment(docx, maintype="application", subtype="octet-stream", filename="纪要.docx")
+    return bytes(msg)
+
+
 def test_a_draft_read_in_its_worker_is_the_same_as_read_inline(tmp_path: Path) -> None:
     def distribute(limits: dict[str, Any], where: Path) -> dict[str, Any]:
         where.mkdir()
         pipeline = pipeline_with_rules(where, limits=limits)
-        msg = EmailMessage()
-        msg["From"] = "qian.fang@example.test"
-        msg["To"] = "minutes@example.test"
-        msg["Subject"] = "会议纪要"
-        msg["Message-ID"] = "<docx@example.test>"
-        msg.set_content("纪要见附件。")
-        docx = (SAMPLES / "draft-zh-attachment.docx").read_bytes()
-        msg.add_attachment(docx, maintype="application", subtype="octet-stream", filename="纪要.docx")
-        assert pipeline.process(bytes(msg), "t:docx").outcome == "applied"
+        assert pipeline.process(_docx_draft("docx"), "t:docx").outcome == "applied"
         [record] = pipeline.store.all("records")
         return {k: record[k] for k in ("attendees", "host", "recorder", "minutes")}
 
@@ -109,15 +114,7 @@ def test_a_draft_read_in_its_worker_is_the_same_as_read_inline(tmp_path: Path) -
 
 def test_a_draft_past_its_worker_budget_is_a_finding_for_the_recorder(tmp_path: Path) -> None:
     pipeline = pipeline_with_rules(tmp_path, limits={"read_seconds": 0.001})
-    msg = EmailMessage()
-    msg["From"] = "qian.fang@example.test"
-    msg["To"] = "minutes@example.test"
-    msg["Subject"] = "会议纪要"
-    msg["Message-ID"] = "<docx2@example.test>"
-    msg.set_content("纪要见附件。")
-    docx = (SAMPLES / "draft-zh-attachment.docx").read_bytes()
-    msg.add_attachment(docx, maintype="application", subtype="octet-stream", filename="纪要.docx")
-    result = pipeline.process(bytes(msg), "t:docx2")
+    result = pipeline.process(_docx_draft("docx2"), "t:docx2")
     assert result.outcome == "rejected", result.reason
     [answer] = _answers(pipeline)
     assert "读取超出了时间限制" in _text(pipeline, answer)

@@ -135,7 +135,7 @@ def _close(
             record, Event.WINDOW_CLOSED_CONSENT, now, "scheduler", note=f"{len(silent)} silent"
         )
         mails: list[OutgoingMail] = []
-        queue_confirmed_notice(mails, record, now.astimezone(rules.tz).isoformat())
+        queue_confirmed_notice(mails, record, now.astimezone(rules.tz).isoformat(), directory)
         log.info("%s: window closed, confirmed with %d silent", record["record"], len(silent))
         return mails
     record.setdefault("history", []).append(

@@ -11,11 +11,13 @@ from typing import Any
 
 from parsers.intent import Intent, IntentWords, Tag, read_intent
 from parsers.intent import Reading as IntentReading
+from parsers.people import Directory
 from service.context import Context, queue_reply
 from service.core.config import IntentRules
 from service.core.outcomes import Applied, Reply
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
+from service.mail.render import base_language, mail_language
 from service.minutes import objections, records
 from service.minutes.matching import Match
 from service.minutes.records import Event, State
@@ -122,7 +124,9 @@ def record_answer(ctx: Context, record: Doc, person: Doc, reading: IntentReading
         objections.open_revision(ctx, record)
         _forward_objection(ctx, record, person, text)
     elif objections.after_confirmation(ctx, record, person["email"]):
-        queue_confirmed_notice(ctx.replies, record, ctx.now.astimezone(ctx.rules.tz).isoformat())
+        queue_confirmed_notice(
+            ctx.replies, record, ctx.now.astimezone(ctx.rules.tz).isoformat(), ctx.directory
+        )
         if ctx.on_confirmed is not None:
             ctx.on_confirmed(ctx, record)
 
@@ -159,24 +163,39 @@ def _digest(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
-def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str) -> None:
-    replies.append(
-        OutgoingMail(
-            key=f"{record['record']}:v{record['version']}:confirmed",
-            to=[p["email"] for p in record["attendees"]],
-            subject=records.subject(record, "会议纪要已确认", "Minutes confirmed", record["name"]),
-            template="confirmed",
-            lang=record["language"],
-            context={
-                "record": record["record"],
-                "name": record["name"],
-                "version": record["version"],
-                "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
-                "silent": [p["name"] for p in records.silent(record)],
-                "at": at[:16].replace("T", " "),
-            },
+def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str, directory: Directory) -> None:
+    """One notice per language the attendees read (the meeting's language keeps the plain key):
+    a zh-TW reader gets it in Traditional, an English one in English."""
+    by_language: dict[str, list[str]] = {}
+    for person in record["attendees"]:
+        lang = mail_language(directory.language_of(person["email"]), record["language"])
+        by_language.setdefault(lang, []).append(person["email"])
+    for lang, addresses in sorted(by_language.items(), key=lambda kv: kv[0] != record["language"]):
+        spelled = base_language(lang)
+        suffix = "" if lang == record["language"] else f":{lang}"
+        replies.append(
+            records.for_readers(
+                directory,
+                record,
+                OutgoingMail(
+                    key=f"{record['record']}:v{record['version']}:confirmed{suffix}",
+                    to=addresses,
+                    subject=records.subject(
+                        {**record, "language": spelled}, "会议纪要已确认", "Minutes confirmed", record["name"]
+                    ),
+                    template="confirmed",
+                    lang=lang,
+                    context={
+                        "record": record["record"],
+                        "name": record["name"],
+                        "version": record["version"],
+                        "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
+                        "silent": [p["name"] for p in records.silent(record)],
+                        "at": at[:16].replace("T", " "),
+                    },
+                ),
+            )
         )
-    )
 
 
 def receipt(ctx: Context, template: str, record: Doc, extra: dict[str, object]) -> None:

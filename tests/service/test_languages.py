@@ -268,3 +268,26 @@ def test_window_reminders_weekly_tables_and_forwarded_corrections_follow_their_r
     assert "行動項週報" in subject and "孙浩" in text and "運營部" in html, subject
     subject, _, _ = _read(pipeline, "weekly:2024-05-27:chen.jing@example.test")
     assert "行动项周报" in subject
+
+
+def test_the_confirmed_notice_goes_once_in_each_language_its_attendees_read(tmp_path: Path) -> None:
+    from service import scheduler
+
+    pipeline = _distributed(tmp_path)
+    closed = datetime(2024, 5, 22, 16, 3, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, closed, pipeline.directory)
+    notices = {d["key"]: d for d in pipeline.store.all("outbox") if ":confirmed" in d["key"]}
+    assert set(notices) == {
+        f"{RECORD}:v1:confirmed",
+        f"{RECORD}:v1:confirmed:zh-TW",
+        f"{RECORD}:v1:confirmed:en",
+    }
+    assert notices[f"{RECORD}:v1:confirmed:en"]["recipients"] == ["liu.yang@example.test"]
+    assert sorted(notices[f"{RECORD}:v1:confirmed:zh-TW"]["recipients"]) == [
+        "sun.hao@example.test", "zhao.min@example.test",
+    ]  # fmt: skip
+    everyone = [a for d in notices.values() for a in d["recipients"]]
+    assert len(everyone) == len(set(everyone)) == 6, "each attendee once"
+    assert "會議紀要已確認" in _read(pipeline, f"{RECORD}:v1:confirmed:zh-TW")[0]
+    assert "Minutes confirmed" in _read(pipeline, f"{RECORD}:v1:confirmed:en")[0]
+    assert "会议纪要已确认" in _read(pipeline, f"{RECORD}:v1:confirmed")[0]

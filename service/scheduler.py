@@ -18,7 +18,7 @@ from service.core.store import Doc, Store
 from service.items import followup, notices, quarterly
 from service.mail.bounces import ADDRESSES
 from service.mail.outbox import Outbox, OutgoingMail
-from service.mail.render import base_language, mail_language
+from service.mail.render import base_language
 from service.minutes import objections, records
 from service.minutes.answers import queue_confirmed_notice
 from service.minutes.records import Event, State, spell_deadline
@@ -90,17 +90,14 @@ def _reminders(record: Doc, purpose: str, directory: Directory) -> list[Outgoing
     """One reminder to each silent attendee, in their language (the directory's, else the meeting's)."""
     mails = []
     for person in records.silent(record):
-        lang = mail_language(directory.language_of(person["email"]), record["language"])
+        lang = records.reader_language(directory, record, person["email"])
         spelled = base_language(lang)
         mails.append(
             OutgoingMail(
                 key=f"{record['record']}:v{record['version']}:{purpose}:{person['email'].lower()}",
                 to=[person["email"]],
                 subject=records.subject(
-                    {**record, "language": spelled},
-                    "请确认会议纪要",
-                    "Please confirm the minutes",
-                    record["name"],
+                    record, "请确认会议纪要", "Please confirm the minutes", record["name"], lang
                 ),
                 template="reminder",
                 lang=lang,

@@ -20,7 +20,7 @@ from service.core.config import Rules
 from service.core.store import Doc, Transaction
 from service.items import roles, state
 from service.mail.outbox import OutgoingMail, message_id_for
-from service.mail.render import base_language, mail_language
+from service.mail.render import base_language
 from service.minutes import records
 from service.minutes.records import for_readers
 
@@ -70,7 +70,7 @@ def item_subject(record: Doc, item: Doc, zh: str, en: str, lang: str = "") -> st
 def language_for(directory: Directory, record: Doc, people: list[Doc]) -> str:
     """The language of a mail to `people`: theirs from the directory (someone without one reads
     the record's) when they all read the same, else the record's. Copied people do not choose."""
-    chosen = {mail_language(directory.language_of(p["email"]), record["language"]) for p in people}
+    chosen = {records.reader_language(directory, record, p["email"]) for p in people}
     return chosen.pop() if len(chosen) == 1 else str(record["language"])
 
 
@@ -147,9 +147,7 @@ def assign(mailer: Mailer, record: Doc) -> int:
             OutgoingMail(
                 key=f"{record['record']}:v{record['version']}:assign:{address}",
                 to=[owned[0]["owner"]["email"]],
-                subject=records.subject(
-                    {**record, "language": spelled}, "您的行动项", "Your action items", record["name"]
-                ),
+                subject=records.subject(record, "您的行动项", "Your action items", record["name"], lang),
                 template="assignment",
                 lang=lang,
                 context={

@@ -17,7 +17,6 @@ from service.core.config import IntentRules
 from service.core.outcomes import Applied, Reply
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
-from service.mail.render import base_language, mail_language
 from service.minutes import objections, records
 from service.minutes.matching import Match
 from service.minutes.records import Event, State
@@ -165,35 +164,29 @@ def _digest(text: str) -> str:
 
 def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str, directory: Directory) -> None:
     """One notice per language the attendees read (the meeting's language keeps the plain key):
-    a zh-TW reader gets it in Traditional, an English one in English."""
+    an English reader gets it in English; a zh-TW one in Traditional, converted where the
+    pipeline and the scheduler queue mail (records.for_readers)."""
     by_language: dict[str, list[str]] = {}
     for person in record["attendees"]:
-        lang = mail_language(directory.language_of(person["email"]), record["language"])
+        lang = records.reader_language(directory, record, person["email"])
         by_language.setdefault(lang, []).append(person["email"])
     for lang, addresses in sorted(by_language.items(), key=lambda kv: kv[0] != record["language"]):
-        spelled = base_language(lang)
         suffix = "" if lang == record["language"] else f":{lang}"
         replies.append(
-            records.for_readers(
-                directory,
-                record,
-                OutgoingMail(
-                    key=f"{record['record']}:v{record['version']}:confirmed{suffix}",
-                    to=addresses,
-                    subject=records.subject(
-                        {**record, "language": spelled}, "会议纪要已确认", "Minutes confirmed", record["name"]
-                    ),
-                    template="confirmed",
-                    lang=lang,
-                    context={
-                        "record": record["record"],
-                        "name": record["name"],
-                        "version": record["version"],
-                        "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
-                        "silent": [p["name"] for p in records.silent(record)],
-                        "at": at[:16].replace("T", " "),
-                    },
-                ),
+            OutgoingMail(
+                key=f"{record['record']}:v{record['version']}:confirmed{suffix}",
+                to=addresses,
+                subject=records.subject(record, "会议纪要已确认", "Minutes confirmed", record["name"], lang),
+                template="confirmed",
+                lang=lang,
+                context={
+                    "record": record["record"],
+                    "name": record["name"],
+                    "version": record["version"],
+                    "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
+                    "silent": [p["name"] for p in records.silent(record)],
+                    "at": at[:16].replace("T", " "),
+                },
             )
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 from parsers.people import Directory
 from service.core.store import Doc, Store, Transaction, define_index
 from service.mail.outbox import OutgoingMail
-from service.mail.render import VERBATIM, localise
+from service.mail.render import VERBATIM, base_language, localise, mail_language
 
 RECORDS = "records"
 COUNTERS = "counters"
@@ -153,9 +153,16 @@ def objectors(record: Doc) -> list[Doc]:
     return answered(record, "objected")
 
 
-def subject(record: Doc, zh: str, en: str, tail: str) -> str:
-    """ "[2024-OPS-001] 会议纪要已确认:Q3产品规划会": the record number first, for matching replies."""
-    return f"[{record['record']}] {zh if record['language'] == 'zh' else en}:{tail}"
+def subject(record: Doc, zh: str, en: str, tail: str, lang: str = "") -> str:
+    """ "[2024-OPS-001] 会议纪要已确认:Q3产品规划会": the record number first, for matching replies.
+    `lang` is the reader's when it is not the record's (zh-TW is spelled zh, then converted)."""
+    spelled = base_language(lang) if lang else record["language"]
+    return f"[{record['record']}] {zh if spelled == 'zh' else en}:{tail}"
+
+
+def reader_language(directory: Directory, record: Doc, address: str) -> str:
+    """The language of a mail to one person about this record: theirs, else the record's."""
+    return mail_language(directory.language_of(address), record["language"])
 
 
 def list_json(store: Store) -> dict[str, Any]:
@@ -187,10 +194,12 @@ def people_names(directory: Directory, record: Doc) -> tuple[str, ...]:
 
 def for_readers(directory: Directory, record: Doc | None, mail: OutgoingMail) -> OutgoingMail:
     """A mail written in Chinese goes out in Traditional characters when its addressees read them
-    (the directory's zh-TW), names kept as written. Returns the same mail, changed."""
+    (the directory's zh-TW), names kept as written. Returns the same mail, changed. A mail passes
+    here once per place that queues it (notices.send, then the pipeline): one that carries its
+    kept names was converted already."""
     if mail.lang == "zh" and mail.to and {directory.language_of(a) for a in mail.to} == {"zh-TW"}:
         mail.lang = "zh-TW"
-    if mail.lang == "zh-TW":
+    if mail.lang == "zh-TW" and VERBATIM not in mail.context:
         names = people_names(directory, record) if record else tuple(directory.names)
         mail.subject = localise(mail.subject, mail.lang, names)
         mail.context = {**mail.context, VERBATIM: names}

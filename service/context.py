@@ -45,6 +45,14 @@ class Context:
     on_confirmed: Callable[[Context, Doc], None] | None = None
 
 
+def within(ctx: Context, address: str) -> bool:
+    """A person of the directory, or of a domain the rules allow; anyone when there is no directory."""
+    directory = ctx.directory
+    domain = address.rpartition("@")[2].lower()
+    allowed = {d.lower().lstrip("@") for d in ctx.rules.security.allowed_domains}
+    return not directory.people or directory.by_email(address) is not None or domain in allowed
+
+
 def visible_text(ctx: Context) -> str:
     """What the person wrote (quotes and signatures removed), read once per message."""
     if "visible" not in ctx.facts:

@@ -33,7 +33,7 @@ from parsers.classify import Kind
 from parsers.command_types import CommandReading
 from parsers.intent import Intent, before_our_mail, read_intent
 from parsers.model import Finding, Minutes
-from service.context import Context, visible_text
+from service.context import Context, visible_text, within
 from service.core.outcomes import Ignored, Rejected, Reply
 from service.core.store import Doc
 from service.items import commands, receipts
@@ -184,14 +184,6 @@ class Letter:
         if self.match.record is None:
             return False
         return state == ANY_STATE or self.record["state"] == state
-
-
-def within(ctx: Context, address: str) -> bool:
-    """A person of the directory, or of a domain the rules allow; anyone when there is no directory."""
-    directory = ctx.directory
-    domain = address.rpartition("@")[2].lower()
-    allowed = {d.lower().lstrip("@") for d in ctx.rules.security.allowed_domains}
-    return not directory.people or directory.by_email(address) is not None or domain in allowed
 
 
 # -- handlers: each takes the letter and raises the message's outcome ---------------

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from parsers.authresults import Verdict, verdict
 from parsers.classify import LOOP_HEADER, AutomaticPolicy, Kind, classify
 from service import routes
-from service.context import Context, visible_text
+from service.context import Context, visible_text, within
 from service.core.config import Rules, Settings
 from service.core.outcomes import Ignored, Rejected, Reply
 from service.core.store import Doc
@@ -166,7 +166,7 @@ def refuse_over_limit(ctx: Context) -> None:
     why = ctx.facts.get("over_limit")
     if not why:
         return
-    if not routes.within(ctx, ctx.msg.from_addr):
+    if not within(ctx, ctx.msg.from_addr):
         raise Ignored(f"over a limit, from outside the directory: {why}")
     limits = ctx.rules.limits
     reply = Reply(

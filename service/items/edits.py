@@ -19,7 +19,7 @@ from parsers.items import item_from_line
 from parsers.model import Finding
 from parsers.people import parse_people_list, resolve
 from parsers.validate import validate_item
-from service.context import Context
+from service.context import Context, within
 from service.core.store import Doc
 from service.items import notices, state
 from service.items.state import ItemEvent
@@ -75,14 +75,13 @@ def add(ctx: Context, record: Doc, command: Command, reply_day: date) -> tuple[D
     numbers = [e["no"] for e in record["minutes"].get("items", [])]
     number = max(numbers, default=0) + 1
     text = _LABELLED_COMMA.sub(";", command.note)
-    read = item_from_line(text, number, vocabulary(ctx.rules), ctx.directory, reply_day)
-    findings = [
-        f for f in validate_item(read, vocabulary(ctx.rules), record["language"]) if f.severity == "error"
-    ]
+    words = vocabulary(ctx.rules)
+    read = item_from_line(text, number, words, ctx.directory, reply_day)
+    findings = [f for f in validate_item(read, words, record["language"]) if f.severity == "error"]
     if read.due is not None and read.due <= reply_day:
         findings.append(_passed(read.due, record))
     owner = read.owner
-    if owner is not None and owner.email and not _within(ctx, owner.email):
+    if owner is not None and owner.email and not within(ctx, owner.email):
         findings.append(_outside(owner.name, owner.email, record))
     if findings:
         return None, {"findings": [f.message for f in findings]}
@@ -96,13 +95,6 @@ def add(ctx: Context, record: Doc, command: Command, reply_day: date) -> tuple[D
     )  # fmt: skip
     notices.added(ctx, record, item)
     return item, {"item": item["id"], "owner": item["owner"]["name"], "due": item["due"]}
-
-
-def _within(ctx: Context, address: str) -> bool:
-    """No relay: an item goes only to a person of the directory or of an allowed domain."""
-    domain = address.rpartition("@")[2].lower()
-    allowed = {d.lower().lstrip("@") for d in ctx.rules.security.allowed_domains}
-    return ctx.directory.by_email(address) is not None or domain in allowed or not ctx.directory.people
 
 
 def _outside(name: str, address: str, record: Doc) -> Finding:

@@ -76,9 +76,10 @@ def test_a_running_daemon_settles_a_send_in_doubt_when_its_grace_ends_with_nothi
     _left_in_doubt(stack, data, "doubt-3", "zhao.min", ago=0.0)
     log = tmp_path / "daemon.log"
     with running_daemon(env, log):
-        assert wait_until(lambda: _count(stack, "zhao.min") == 1, grace + 20), log.read_text()
+        assert wait_until(lambda: _count(stack, "zhao.min") == 1, grace + 30), log.read_text()
         took = time.time() - left_at
-        assert grace <= took <= grace + 6, f"settled after {took:.1f} s for a grace of {grace} s"
+        # Not before the grace, and long before the 5-minute IDLE renewal (slack for a loaded CI).
+        assert grace <= took <= grace + 20, f"settled after {took:.1f} s for a grace of {grace} s"
         time.sleep(2.0)
     assert _count(stack, "zhao.min") == 1
 

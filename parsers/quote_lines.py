@@ -24,6 +24,12 @@ _WROTE = re.compile(rf"(?:{_VERBS})\b.{{0,80}}[:：]\s*$|(?:{_VERBS})\s*[:：]?\
 _WROTE_EVIDENCE = re.compile(r"\d|@")
 
 
+# What a line must end with to end an "On … wrote:" header (_WROTE's two endings), tried once
+# per line on its last characters instead of once per candidate start on the joined lines
+# (60,000 searches and 2.6 s for a 250 KB message of short lines).
+_WROTE_END = re.compile(rf"(?:[:：]|{_VERBS})\s*$", re.IGNORECASE)
+
+
 _BARE_WROTE = re.compile(r"^\s*>\s*(?:wrote\s*)?[:：]\s*$", re.IGNORECASE)  # Polymail closes its header so
 
 
@@ -146,6 +152,8 @@ def _join_wrote_headers(lines: list[str], kinds: list[str]) -> None:
     for end in range(len(lines)):
         if kinds[end] not in ("t", "h", "s") and not _BARE_WROTE.match(lines[end]):
             continue
+        if not _WROTE_END.search(lines[end].rstrip()[-40:]):
+            continue  # every header ends its last line with ":" or the verb: nothing above to join
         for start in range(end, max(-1, end - 5), -1):
             if kinds[start] in ("q", "b", "e") and start != end:
                 break

@@ -90,12 +90,23 @@ _WORD = re.compile(r"[a-z0-9+']+|[\u4e00-\u9fff]|[^\sa-z0-9\u4e00-\u9fff]")
 _NEGATION_REACH = 4  # tokens between a negator and the word it negates (不能完全同意)
 
 
+# An answer to the minutes is a few lines at the top. Past this much of the reader's own text
+# (quotes already cut) a mail is a pasted log or worse: its beginning is read, and a consent
+# found there does not count, since an objection may sit in what was not read.
+READ_CHARACTERS = 20_000
+
+
 def read_intent(text: str, words: IntentWords) -> Reading:
-    body = _without(_normalise(text), words.disclaimer_markers, words.own_mail_markers)
+    body = _without(_normalise(text[: READ_CHARACTERS * 2]), words.disclaimer_markers, words.own_mail_markers)
     found: dict[str, list[str]] = {}
-    for clause in _clauses(body, words.clause_breaks):
+    for clause in _clauses(body[:READ_CHARACTERS], words.clause_breaks):
         _read_clause(_tokens(clause, words), clause, found)
-    return _decide(found)
+    reading = _decide(found)
+    if reading.intent == Intent.CONFIRM and len(body) > READ_CHARACTERS:
+        return Reading(
+            Intent.UNCLEAR, f"too long to read whole ({len(body):,} characters); consent not counted"
+        )
+    return reading
 
 
 def _decide(found: dict[str, list[str]]) -> Reading:
@@ -246,9 +257,14 @@ def _tokens(clause: str, words: IntentWords) -> list[tuple[Tag, str]]:
     """Longest match against the lexicon; what it does not know becomes OTHER, one unit each."""
     units = _WORD.findall(clause)
     lexicon, longest = _lexicon(words.lexicon)
+    starts = _starts(words.lexicon)
     out: list[tuple[Tag, str]] = []
     i = 0
     while i < len(units):
+        if units[i] not in starts:
+            out.append((Tag.OTHER, units[i]))
+            i += 1
+            continue
         for span in range(min(longest, len(units) - i), 0, -1):
             tag = lexicon.get(tuple(units[i : i + span]))
             if tag is not None:
@@ -265,6 +281,12 @@ def _key(units: list[str]) -> str:
     return (
         " ".join(units) if all((u.isascii() and u.isalnum()) or "'" in u for u in units) else "".join(units)
     )
+
+
+@cache
+def _starts(entries: tuple[tuple[Tag, tuple[str, ...]], ...]) -> frozenset[str]:
+    """The units a phrase of the lexicon can begin with: any other unit is OTHER at once."""
+    return frozenset(units[0] for units in _lexicon(entries)[0])
 
 
 @cache

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email.header
+import email.parser
 import email.utils
 import hashlib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -263,8 +265,24 @@ def parse_message(raw: bytes) -> InboundMessage:
     """Parse raw message bytes; whatever the input, a message comes back."""
     try:
         return _parse(raw)
-    except Exception as exc:  # the last guard: a bare message with what can be read
-        log.debug("falling back to a bare message: %r", exc)
+    except Exception as exc:  # the last guard: the header block, or a bare message
+        log.debug("falling back to the header block: %r", exc)
+        defect = f"unparseable: {exc!r}"
+        if b"\x00" in raw:  # a NUL in a parameter's RFC 2231 charset stops the email package
+            with contextlib.suppress(Exception):
+                cleaned = _parse(raw.replace(b"\x00", b""))
+                synthetic = f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd"  # of what came
+                message_id = synthetic if cleaned.message_id.startswith("sha256-") else cleaned.message_id
+                return replace(
+                    cleaned, message_id=message_id, defects=(*cleaned.defects, "NUL bytes removed")
+                )
+        with contextlib.suppress(Exception):
+            # A body the email package cannot take apart (a NUL in an RFC 2231 boundary's
+            # charset) keeps the sender an answer: the headers, and the body as text.
+            head = header_block(raw)
+            text = decode_bytes(raw[len(head.rstrip(b"\r\n")) :], None).strip()
+            fields = email.parser.BytesHeaderParser().parsebytes(head)
+            return _from_headers(fields, raw, text, "", (), [defect])
         return InboundMessage(
             message_id=f"sha256-{hashlib.sha256(raw).hexdigest()}@minutesd",
             subject="",
@@ -282,7 +300,7 @@ def parse_message(raw: bytes) -> InboundMessage:
             attachments=(),
             content_type="text/plain",
             report_type="",
-            defects=(f"unparseable: {exc!r}",),
+            defects=(defect,),
         )
 
 

@@ -127,3 +127,51 @@ def test_a_damaged_docx_is_refused_never_raised() -> None:
         data = good[: start + 40] + damage + good[start + 48 :]
         with pytest.raises(UnsupportedDraft):
             document_from_file("draft.docx", data)
+
+
+def test_a_nul_in_a_boundarys_rfc2231_charset_keeps_the_sender_and_the_parts() -> None:
+    # The email package raised ValueError (embedded null character) in get_boundary: the
+    # message came back bare, without its sender, so nobody could be answered.
+    raw = (
+        b"From: Anne Person <aperson@example.com>\r\nSubject: Re: limits\r\n"
+        b"Message-ID: <nul-boundary@example.com>\r\nMime-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed;\r\n\tboundary*=\"ansi\x00-x3.4''QfGwPc\"\r\n\r\n"
+        b"--QfGwPc\r\nContent-Type: text/plain\r\n\r\n\xe7\xa1\xae\xe8\xae\xa4\r\n--QfGwPc--\r\n"
+    )
+    msg = parse_message(raw)
+    assert msg.from_addr == "aperson@example.com"
+    assert msg.message_id == "nul-boundary@example.com"
+    assert msg.subject == "Re: limits"
+    assert "确认" in msg.text
+
+
+def test_a_body_the_email_package_cannot_take_apart_still_gives_the_headers() -> None:
+    # Whatever else fails, the sender, the subject and the body as text survive.
+    from unittest import mock
+
+    raw = b"From: Li Na <li.na@example.test>\r\nSubject: ok\r\nMessage-ID: <x@y.test>\r\n\r\nconfirm\r\n"
+    with mock.patch("parsers.message._parse", side_effect=ValueError("boom")):
+        msg = parse_message(raw)
+    assert (msg.from_addr, msg.subject, msg.message_id) == ("li.na@example.test", "ok", "x@y.test")
+    assert msg.text == "confirm"
+    assert msg.defects == ("unparseable: ValueError('boom')",)
+
+
+def test_consent_at_the_top_of_a_pasted_log_too_long_to_read_whole_is_not_counted() -> None:
+    from parsers.intent import READ_CHARACTERS, Intent, read_intent
+    from service.core.config import load_rules
+    from service.minutes.answers import intent_words
+
+    words = intent_words(load_rules().intent)
+    log_lines = "\n".join(f"2024-05-21 10:{n % 60:02d} job {n} finished" for n in range(READ_CHARACTERS // 20))
+    assert read_intent("确认\n" + log_lines, words).intent == Intent.UNCLEAR
+    assert read_intent("Confirmed.\n" + log_lines, words).intent == Intent.UNCLEAR
+    assert read_intent("不同意第二项\n" + log_lines, words).intent == Intent.OBJECT
+    assert read_intent("確認\n" + log_lines[:2000], words).intent == Intent.CONFIRM  # short: read whole
+
+
+def test_a_wrote_header_without_a_colon_wrapped_over_two_lines_is_still_one_header() -> None:
+    lines = ["确认", "", "2024年5月21日 10:02,王磊 <wang.lei@example.test>", "写道", "> 会议纪要"]
+    kinds = classify_lines(lines)
+    assert kinds[2:4] == ["b", "b"], kinds
+    assert kinds[0] == "t"

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from tabulate import tabulate
 from wcwidth import wcswidth
 
@@ -168,6 +166,9 @@ FONT = "Calibri"  # the workbook default; a font with no name is drawn in a seri
 def as_xlsx(rows: list[dict[str, str]], lang: str, rate: Rate, title: str) -> bytes:
     """A sheet people work in: a title, a frozen header with a filter, date cells, the rate as a
     percentage, landscape and one page wide; no cell text ever becomes a formula."""
+    from openpyxl import Workbook  # only where a sheet is made: it costs 0.15 s to import
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -236,6 +237,8 @@ def as_json(chosen: list[Doc], rows: list[dict[str, str]], rate: Rate) -> dict[s
 
 
 def header_row(sheet: Any, row: int, names: Iterable[str]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     for c, name in enumerate(names, start=1):
         cell = sheet.cell(row=row, column=c, value=name)
         cell.font = Font(name=FONT, bold=True)
@@ -245,6 +248,8 @@ def header_row(sheet: Any, row: int, names: Iterable[str]) -> None:
 
 def percent_cell(cell: Any, percent: float | None) -> None:
     """A rate as a number Excel shows as a percentage; '-' where nothing was due."""
+    from openpyxl.styles import Alignment
+
     if percent is None:
         cell.value = "-"
         cell.alignment = Alignment(horizontal="right")

@@ -9,7 +9,7 @@ second tick sends nothing twice. A delay changes the deadline and so starts a ne
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from parsers.people import Directory
@@ -105,7 +105,7 @@ def _item_mail(
         # before it, and says so rather than "today".
         "due_is_today": due == today,
         "status_words": STATUS_LABELS[spelled].get(item["status"], item["status"]),
-        "history": _history_lines(item, spelled),
+        "history": _history_lines(item, spelled, mailer.rules.tz),
         "blocked": item.get("blocked") if item["status"] == state.Status.BLOCKED else None,
         "host": record["host"]["name"],
     }
@@ -160,23 +160,31 @@ _EVENT_WORDS = {
 }
 
 
-def _history_lines(item: Doc, lang: str) -> list[str]:
-    """What happened to the item, newest last, in a few words a line: for the head it reaches."""
-    lines = []
+def _history_lines(item: Doc, lang: str, tz: tzinfo) -> list[str]:
+    """What happened to the item, oldest first, in a few words a line: for the head it reaches.
+    A line starts with its day in the rules' time zone, with the weekday: the audit keeps UTC
+    instants, and 07:30 in Shanghai is still the day before in UTC."""
+    lines: list[tuple[str, str]] = []  # (the UTC instant, the line)
+
+    def told(at: str, words: str) -> None:
+        moment = datetime.fromisoformat(at).astimezone(UTC) if at else None
+        day = notices.spell_day(moment.astimezone(tz).date(), lang) if moment else ""
+        lines.append((moment.isoformat() if moment else "", f"{day} {words}".strip()))
+
     for entry in item.get("history", [])[-6:]:
         if entry.get("event") == "delayed":
             continue  # told below with its dates
-        day = entry.get("at", "")[:10]
         note = f" {entry['note']}" if entry.get("note") else ""
         words = STATUS_LABELS["zh" if lang == "zh" else "en"].get(entry.get("to", ""), entry.get("to", ""))
         event = _EVENT_WORDS.get(entry.get("event", ""), (entry.get("event", ""),) * 2)
-        lines.append(f"{day} {event[0] if lang == 'zh' else event[1]} → {words}{note}")
+        told(entry.get("at", ""), f"{event[0] if lang == 'zh' else event[1]} → {words}{note}")
     for delay in item.get("delays", [])[-3:]:
-        lines.append(
-            f"{delay.get('at', '')[:10]} {'延期' if lang == 'zh' else 'delay'} {delay.get('from')} → {delay.get('to')}"
-            f"{(' ' + delay['reason']) if delay.get('reason') else ''}"
+        told(
+            delay.get("at", ""),
+            f"{'延期' if lang == 'zh' else 'delay'} {delay.get('from')} → {delay.get('to')}"
+            f"{(' ' + delay['reason']) if delay.get('reason') else ''}",
         )
-    return sorted(lines)
+    return [line for _, line in sorted(lines)]
 
 
 # -- daily digest of important meetings --------------------------------------

@@ -17,6 +17,7 @@ from service.core.config import IntentRules
 from service.core.outcomes import Applied, Reply
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
+from service.mail.render import base_language
 from service.minutes import objections, records
 from service.minutes.matching import Match
 from service.minutes.records import Event, State
@@ -185,7 +186,7 @@ def queue_confirmed_notice(replies: list[OutgoingMail], record: Doc, at: str, di
                     "version": record["version"],
                     "confirmed": [p["name"] for p in records.answered(record, Intent.CONFIRM)],
                     "silent": [p["name"] for p in records.silent(record)],
-                    "at": at[:16].replace("T", " "),
+                    "at": records.spell_deadline(at, base_language(lang)),  # local, with its weekday
                 },
             )
         )

@@ -127,7 +127,7 @@ def test_times_in_mail_are_the_readers_across_midnight_utc(tmp_path: Path) -> No
     assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
     notice = next(d for d in pipeline.store.all("outbox") if d["key"].endswith(":confirmed"))
     text = parse_message(read_body(pipeline.store.data_dir, notice)).text
-    assert "2024-05-21 00:30" in text and "2024-05-20 16:30" not in text
+    assert "2024年5月21日(星期二)00:30" in text and "16:30" not in text and "5月20日" not in text
 
 
 def _li_na_owns_item_2(tmp_path: Path) -> Any:

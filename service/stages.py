@@ -62,9 +62,16 @@ def _tell_of_bounce(ctx: Context, address: str) -> None:
     """A hard bounce changes what happens: the recorder hears of an attendee at once, and an
     owner's open items go to their department head, since the owner cannot be reached."""
     address = address.lower()
-    for record in ctx.store.query(records.RECORDS, "attendee", address):
+    attended = ctx.store.query(records.RECORDS, "attendee", address)
+    owned_elsewhere = {i["record"] for i in state.open_items_of(ctx.store, address)} - {
+        r["record"] for r in attended
+    }  # an owner named in minutes of a meeting they did not attend
+    elsewhere = [
+        r for key in sorted(owned_elsewhere) if (r := ctx.store.get(records.RECORDS, key)) is not None
+    ]
+    for record in [*attended, *elsewhere]:
         context = {"record": record["record"], "name": record["name"], "address": address, "items": []}
-        if record["state"] != State.CONFIRMED:
+        if record["state"] != State.CONFIRMED and record in attended:
             ctx.replies.append(
                 OutgoingMail(
                     key=f"{record['record']}:bounced:{address}",

@@ -39,6 +39,13 @@ PAGE_ENTRIES = 25
 define_index(HISTORY, "item", lambda page: [page.get("item")])
 define_index(ITEMS, "unfinished", lambda item: [True] if item.get("status") not in CLOSED else [])
 define_index(ITEMS, "record", lambda item: [item.get("record")])
+define_index(
+    ITEMS,
+    "owner",
+    lambda item: (
+        [str((item.get("owner") or {}).get("email", "")).lower()] if item.get("status") not in CLOSED else []
+    ),
+)  # unfinished items by their owner's address: whom a bounce concerns
 
 
 class ItemEvent(StrEnum):
@@ -204,6 +211,12 @@ def all_items(store: Store, *, archived: bool = False) -> list[Doc]:
 def unfinished_items(store: Store) -> list[Doc]:
     """Items not done or cancelled (open, or waiting for verification), without reading the rest."""
     return sorted(store.query(ITEMS, "unfinished", True), key=lambda i: (i["record"], i["no"]))
+
+
+def open_items_of(store: Store, address: str) -> list[Doc]:
+    """The open items an address owns, in any meeting, attended or not."""
+    found = store.query(ITEMS, "owner", address.lower())
+    return sorted((i for i in found if is_open(i)), key=lambda i: (i["record"], i["no"]))
 
 
 def open_items(store: Store) -> list[Doc]:

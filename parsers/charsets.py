@@ -71,15 +71,28 @@ def decode_bytes(data: bytes, label: str | None) -> str:
         return data.decode("utf-8", errors="replace")
 
 
+def header_text(value: object) -> str:
+    """A header as written, its raw 8-bit bytes read as text, its encoded words left encoded.
+
+    The email package wraps a header of raw 8-bit bytes (UTF-8 from SMTPUTF8 clients, GB18030
+    from older ones) in a Header whose str() is U+FFFD for every byte: its bytes are taken back."""
+    if isinstance(value, email.header.Header):
+        return "".join(
+            decode_bytes(data, None if str(charset) in ("unknown-8bit", "us-ascii", "None") else str(charset))
+            if isinstance(data, bytes)
+            else data
+            for data, charset in email.header.decode_header(value)
+        )
+    return _undo_surrogates(str(value))
+
+
 def decode_header_value(value: object) -> str:
     """Decode RFC 2047 words tolerantly: bad charsets, bad base64, raw 8-bit."""
     if value is None:
         return ""
-    if isinstance(value, email.header.Header):
-        value = str(value)
-    text = str(value)
+    text = header_text(value)
     if "=?" not in text:
-        return _undo_surrogates(text)
+        return text
     # Adjacent encoded words are joined without the white space between them.
     text = re.sub(r"\?=\s+=\?", "?==?", text)
     return _ENCODED_WORD.sub(_decode_word, text)

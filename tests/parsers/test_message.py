@@ -95,3 +95,26 @@ def test_every_corpus_message_parses_without_raising(path: Path) -> None:
     msg = parse_message(path.read_bytes())
     assert msg.message_id
     assert isinstance(msg.text, str)
+
+
+def test_raw_8bit_headers_are_read_as_the_sender_wrote_them() -> None:
+    # SMTPUTF8 clients write UTF-8 in the header itself; older Chinese ones GB18030. The email
+    # package wraps such a header in a Header whose str() gives U+FFFD for every byte.
+    raw = (
+        "From: 李娜 <li.na@example.test>\r\nTo: 会议纪要助手 <minutes@example.test>\r\n"
+        "Subject: 回复: [2024-OPS-001] 会议纪要 =?utf-8?b?56Gu6K6k?=\r\nMessage-ID: <u8@example.test>\r\n\r\n确认\r\n"
+    ).encode()
+    msg = parse_message(raw)
+    assert msg.subject == "回复: [2024-OPS-001] 会议纪要 确认"
+    assert (msg.from_name, msg.from_addr) == ("李娜", "li.na@example.test")
+    assert msg.to == ("minutes@example.test",)
+    gb = "From: 王磊 <wang.lei@example.test>\r\nSubject: 关于第三季度产品规划会的纪要\r\n\r\nx\r\n".encode("gb18030")
+    msg = parse_message(gb)
+    assert (msg.subject, msg.from_name) == ("关于第三季度产品规划会的纪要", "王磊")
+
+
+def test_a_raw_8bit_display_name_holding_an_address_is_still_one_sender() -> None:
+    raw = 'From: "王磊 <wang.lei@example.test>, " <mallory@attacker.test>\r\nSubject: x\r\n\r\ny\r\n'.encode()
+    msg = parse_message(raw)
+    assert msg.from_addr == "mallory@attacker.test"
+    assert msg.from_addresses == ("mallory@attacker.test",)

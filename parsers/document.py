@@ -117,6 +117,15 @@ def _cell_text(cell: Tag) -> str:
     return "\n".join(line for line in lines if line)
 
 
+_TABLE_TAG = re.compile(r"<table", re.IGNORECASE)
+
+
+def has_table(html: str) -> bool:
+    """Whether the HTML holds a table, without lowering a copy of it (str.lower() of a 3 MB
+    Chinese page allocates 40 MB: room for every character to become three)."""
+    return _TABLE_TAG.search(html) is not None
+
+
 def from_html(html: str) -> Document:
     soup = html_soup(normal(html))  # no deeper than MAX_HTML_DEPTH: the walk below recurses
     for tag in soup(["script", "style", "head", "title", "meta", "xml"]):

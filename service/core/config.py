@@ -89,6 +89,7 @@ class LimitRules(_Strict):
     docx_unpacked_megabytes: float = Field(default=30, gt=0)  # from the zip's own directory
     draft_blocks: int = Field(default=4000, gt=0)  # paragraphs and tables
     draft_cells: int = Field(default=40000, gt=0)  # table cells
+    draft_html_elements: int = Field(default=40000, gt=0)  # start tags of an HTML draft, counted first
 
 
 class LoopRules(_Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from parsers.document import has_table
 from parsers.draft import DocumentLimits, UnsupportedDraft, document_from_file, document_from_message
 from parsers.message import InboundMessage, parse_message
 from parsers.minutes import parse_draft
@@ -24,6 +25,7 @@ def document_limits(rules: Rules) -> DocumentLimits:
         unzipped_bytes=int(limits.docx_unpacked_megabytes * 1024 * 1024),
         blocks=limits.draft_blocks,
         cells=limits.draft_cells,
+        html_elements=limits.draft_html_elements,
     )
 
 
@@ -73,7 +75,7 @@ def own_part(msg: InboundMessage, visible: str | None = None) -> InboundMessage:
         return msg
     if visible is not None:
         return dataclasses.replace(msg, text=visible, html="")
-    if "<table" in msg.html.lower() or not msg.text.strip():
+    if has_table(msg.html) or not msg.text.strip():
         return msg  # a draft pasted from Word: its tables are in the HTML part
     return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")
 

@@ -175,3 +175,64 @@ def test_a_wrote_header_without_a_colon_wrapped_over_two_lines_is_still_one_head
     kinds = classify_lines(lines)
     assert kinds[2:4] == ["b", "b"], kinds
     assert kinds[0] == "t"
+
+
+def test_a_megabyte_header_is_cut_and_the_sender_and_thread_survive() -> None:
+    # mail-parser and the email package decode a header in quadratic time: a 1 MB From or
+    # Subject took 4-5 s and 90 MB. Each field is read up to 16 KB; a References keeps its
+    # last ids, the ones nearest this message.
+    refs = " ".join(f"<old{n}@example.test>" for n in range(60_000))
+    raw = (
+        f"From: Li Na <li.na@example.test>\r\nSubject: {'确认' * 300_000}\r\n"
+        f"Message-ID: <big-head@example.test>\r\nReferences: {refs} <parent@example.test>\r\n"
+        f"X-Junk: {'a' * 1_000_000}\r\n\r\n确认\r\n"
+    ).encode()
+    msg = parse_message(raw)
+    assert msg.from_addr == "li.na@example.test"
+    assert msg.message_id == "big-head@example.test"
+    assert msg.references[-1] == "parent@example.test" and "old0@example.test" not in msg.references
+    assert msg.subject.startswith("确认确认") and len(msg.subject) < 20_000
+    assert msg.text.strip() == "确认"
+    assert sum("header" in d and "cut" in d for d in msg.defects) == 3, msg.defects
+
+
+def test_a_message_without_a_message_id_keeps_the_same_synthetic_one_when_its_header_is_cut() -> None:
+    from parsers.message import parse_headers
+
+    raw = f"From: a@example.test\r\nSubject: {'x' * 100_000}\r\n\r\nbody\r\n".encode()
+    assert parse_message(raw).message_id == parse_headers(raw).message_id
+    assert parse_message(raw).message_id.startswith("sha256-")
+
+
+def test_an_html_draft_with_too_many_elements_is_refused_before_it_is_parsed() -> None:
+    import pytest
+
+    from parsers.draft import DocumentLimits, UnsupportedDraft, document_from_file
+
+    html = "<html><body><table>" + "<tr><td>1</td></tr>" * 20_000 + "</table></body></html>"
+    with pytest.raises(UnsupportedDraft, match="too many HTML elements: 40,003"):
+        document_from_file("draft.html", html.encode(), DocumentLimits(html_elements=40_000))
+    small = "<html><body><p>会议名称:周会</p></body></html>"
+    assert document_from_file("draft.html", small.encode()).blocks
+
+
+def test_has_table_finds_a_table_in_any_case_without_lowering_the_page() -> None:
+    from parsers.document import has_table
+
+    assert has_table("<div><TABLE border=1><tr><td>x</td></tr></TABLE></div>")
+    assert has_table("<Table>")
+    assert not has_table("<p>no tables here: &lt;table&gt;</p>")
+
+
+def test_the_quick_check_for_a_header_ending_never_refuses_a_line_the_full_pattern_takes() -> None:
+    from parsers import quote_lines
+
+    lines = [
+        f"{lead}{verb}{tail}"
+        for verb in quote_lines._HEADER_ENDINGS + ("Napisał(a)", "НАПИСАЛА", "WROTE")
+        for lead in ("On Tue, 21 May 2024 at 10:02, Wang Lei <wang.lei@example.test> ", "2024年5月21日 王磊 ")
+        for tail in ("", ":", " :", "：  ")
+    ]
+    for line in lines:
+        if quote_lines._WROTE.search(line):
+            assert quote_lines._may_end_header(line), line

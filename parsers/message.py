@@ -256,7 +256,9 @@ def parse_headers(raw: bytes) -> InboundMessage:
     is the same as parse_message gives it (a hash of the whole message)."""
     try:
         head, cut = _bounded_fields(header_block(raw))
-        return _from_headers(email.message_from_bytes(head), raw, "", "", (), cut)
+        # The header parser: the full one compiles a regex for a multipart's boundary even
+        # when there is no body to split (half a millisecond for each of our own copies).
+        return _from_headers(email.parser.BytesHeaderParser().parsebytes(head), raw, "", "", (), cut)
     except Exception:  # the headers alone are unreadable: the full reader's own guard decides
         return parse_message(header_block(raw))
 

@@ -72,7 +72,7 @@ def _revisions_due(store: Store, outbox: Outbox, now: datetime, directory: Direc
     """A record in revision past its revision deadline: the recorder reminded, the host told, once."""
     queued = 0
     for record in (r for s in _IN_REVISION for r in store.query(records.RECORDS, "state", s.value)):
-        mails = objections.revision_due_mails(record, now)
+        mails = objections.revision_due_mails(record, now, directory)
         if not mails:
             continue
         with store.transaction() as txn:
@@ -147,17 +147,18 @@ def _close(
     log.info(
         "%s: window closed with %d silent; reminding them and telling the host", record["record"], len(silent)
     )
+    lang = records.reader_language(directory, record, record["host"]["email"])
     host_mail = OutgoingMail(
         key=f"{record['record']}:v{record['version']}:host-told",
         to=[record["host"]["email"]],
-        subject=records.subject(record, "确认期限已到", "Confirmation window closed", record["name"]),
+        subject=records.subject(record, "确认期限已到", "Confirmation window closed", record["name"], lang),
         template="host_told",
-        lang=record["language"],
+        lang=lang,
         context={
             "host": record["host"]["name"],
             "record": record["record"],
             "name": record["name"],
-            "deadline": spell_deadline(window["deadline"], record["language"]),
+            "deadline": spell_deadline(window["deadline"], base_language(lang)),
             "silent": [p["name"] for p in silent],
         },
     )

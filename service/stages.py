@@ -72,26 +72,29 @@ def _tell_of_bounce(ctx: Context, address: str) -> None:
     for record in [*attended, *elsewhere]:
         context = {"record": record["record"], "name": record["name"], "address": address, "items": []}
         if record["state"] != State.CONFIRMED and record in attended:
+            recorder = record["recorder"]["email"]
+            lang = records.reader_language(ctx.directory, record, recorder)
             ctx.replies.append(
                 OutgoingMail(
                     key=f"{record['record']}:bounced:{address}",
-                    to=[record["recorder"]["email"]],
-                    subject=records.subject(record, "邮件无法送达", "Mail bounced", address),
+                    to=[recorder],
+                    subject=records.subject(record, "邮件无法送达", "Mail bounced", address, lang),
                     template="bounced",
-                    lang=record["language"],
+                    lang=lang,
                     context={**context, "to_head": False},
                 )
             )
         owned = [i for i in state.of_record(ctx.store, record) if roles.owns(i, address) and state.is_open(i)]
         head = roles.head_of(ctx.directory, roles.department_of(owned[0], ctx.directory)) if owned else None
         if head is not None and head["email"].lower() != address:
+            lang = records.reader_language(ctx.directory, record, head["email"])
             ctx.replies.append(
                 OutgoingMail(
                     key=f"{record['record']}:bounced-owner:{address}",
                     to=[head["email"]],
-                    subject=records.subject(record, "负责人邮件无法送达", "Owner unreachable", address),
+                    subject=records.subject(record, "负责人邮件无法送达", "Owner unreachable", address, lang),
                     template="bounced",
-                    lang=record["language"],
+                    lang=lang,
                     context={**context, "to_head": True, "head": head["name"],
                              "items": [{"id": i["id"], "title": i["title"], "due": i["due"]} for i in owned]},
                 )
@@ -153,15 +156,16 @@ def _tell_recorder_of_loop(ctx: Context, why: str) -> None:
     record = match_record(ctx).record
     if record is None:
         return  # no record: nobody to tell, and nothing is answered
+    lang = records.reader_language(ctx.directory, record, record["recorder"]["email"])
     ctx.replies.append(
         OutgoingMail(
             key=f"loop:{ctx.msg.from_addr.lower()}:{ctx.now.date().isoformat()}",
             to=[record["recorder"]["email"]],
             subject=records.subject(
-                record, "自动回复循环已拦截", "A mail loop was stopped", ctx.msg.from_addr
+                record, "自动回复循环已拦截", "A mail loop was stopped", ctx.msg.from_addr, lang
             ),
             template="loop_notice",
-            lang=record["language"],
+            lang=lang,
             context={"record": record["record"], "address": ctx.msg.from_addr, "why": why},
         )
     )

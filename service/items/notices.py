@@ -182,6 +182,7 @@ def _tell_tracker_of_late(mailer: Mailer, record: Doc, late: list[Doc]) -> None:
     if not late:
         return
     tracker = roles.tracker_of(record, mailer.rules)
+    lang = records.reader_language(mailer.directory, record, tracker["email"])
     send(
         mailer,
         record,
@@ -189,15 +190,15 @@ def _tell_tracker_of_late(mailer: Mailer, record: Doc, late: list[Doc]) -> None:
             key=f"{record['record']}:v{record['version']}:late-at-assignment",
             to=[tracker["email"]],
             subject=records.subject(
-                record, "行动项分配时已逾期", "Items overdue when assigned", record["name"]
+                record, "行动项分配时已逾期", "Items overdue when assigned", record["name"], lang
             ),
             template="late_at_assignment",
-            lang=record["language"],
+            lang=lang,
             context={
                 "greeting_name": tracker["name"],
                 "record": record["record"],
                 "name": record["name"],
-                "items": [item_row(i, record["language"]) for i in late],
+                "items": [item_row(i, base_language(lang)) for i in late],
             },
         ),
         bound_to=tracker["email"],

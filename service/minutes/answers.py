@@ -134,15 +134,16 @@ def record_answer(ctx: Context, record: Doc, person: Doc, reading: IntentReading
 def _forward_objection(ctx: Context, record: Doc, person: Doc, text: str) -> None:
     recorder, host = record["recorder"], record["host"]
     cc = [host["email"]] if host["email"].lower() != recorder["email"].lower() else []
+    lang = records.reader_language(ctx.directory, record, recorder["email"])  # the one it is for
     ctx.replies.append(
         OutgoingMail(
             # By content: the same objection sent again (by a person or a loop) is forwarded once.
             key=f"{record['record']}:v{record['version']}:objection:{person['email'].lower()}:{_digest(text)}",
             to=[recorder["email"]],
             cc=cc,
-            subject=records.subject(record, "修改意见", "Correction", person["name"]),
+            subject=records.subject(record, "修改意见", "Correction", person["name"], lang),
             template="objection",
-            lang=record["language"],
+            lang=lang,
             context={
                 "record": record["record"],
                 "name": record["name"],

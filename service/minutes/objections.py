@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from parsers.people import Directory
 from service.context import Context
 from service.core.calendar import work_calendar
 from service.core.config import Rules
 from service.core.store import Doc
 from service.mail.outbox import OutgoingMail
+from service.mail.render import base_language
 from service.minutes import records
 from service.minutes.records import Event, State
 
@@ -50,19 +52,22 @@ def keep_minutes(ctx: Context, record: Doc, note: str) -> list[str]:
         record["responses"].pop(person["email"].lower(), None)
     _resume_window(ctx, record)
     for person in objectors:
+        lang = records.reader_language(ctx.directory, record, person["email"])
         ctx.replies.append(
             OutgoingMail(
                 key=f"{record['record']}:v{record['version']}:kept:{ctx.msg.message_id}:{person['email'].lower()}",
                 to=[person["email"]],
                 cc=[record["host"]["email"]],
-                subject=records.subject(record, "记录人维持原纪要", "Minutes kept unchanged", record["name"]),
+                subject=records.subject(
+                    record, "记录人维持原纪要", "Minutes kept unchanged", record["name"], lang
+                ),
                 template="kept",
-                lang=record["language"],
+                lang=lang,
                 context={
                     **records.about(record),
                     "greeting_name": person["name"],
                     "note": note,
-                    "deadline": records.spell_deadline(record["window"]["deadline"], record["language"]),
+                    "deadline": records.spell_deadline(record["window"]["deadline"], base_language(lang)),
                 },
             )
         )
@@ -98,7 +103,7 @@ def after_confirmation(ctx: Context, record: Doc, by: str) -> bool:
     return False
 
 
-def revision_due_mails(record: Doc, now: datetime) -> list[OutgoingMail]:
+def revision_due_mails(record: Doc, now: datetime, directory: Directory) -> list[OutgoingMail]:
     """At the revision deadline, once a version: remind the recorder, tell the host."""
     revision = record.get("revision")
     if not revision or revision.get("told") or now < datetime.fromisoformat(revision["deadline"]):
@@ -107,32 +112,26 @@ def revision_due_mails(record: Doc, now: datetime) -> list[OutgoingMail]:
     record.setdefault("history", []).append(
         {"at": now.isoformat(), "event": "revision_overdue", "by": "scheduler", "version": record["version"]}
     )
-    context = {
-        **records.about(record),
-        "since": records.spell_deadline(revision["since"], record["language"]),
-        "deadline": records.spell_deadline(revision["deadline"], record["language"]),
-        "objectors": [p["name"] for p in records.objectors(record)],
-        "needs_fix": record["state"] == State.NEEDS_FIX,
-    }
-    key = f"{record['record']}:v{record['version']}:revision-due"
-    subject = records.subject(record, "纪要修改已逾期", "Revision overdue", record["name"])
-    mails = [
-        OutgoingMail(
-            key=f"{key}:recorder",
-            to=[record["recorder"]["email"]],
-            subject=subject,
+
+    def mail(who: str, to_host: bool) -> OutgoingMail:
+        lang = records.reader_language(directory, record, record[who]["email"])
+        spelled = base_language(lang)
+        return OutgoingMail(
+            key=f"{record['record']}:v{record['version']}:revision-due:{who}",
+            to=[record[who]["email"]],
+            subject=records.subject(record, "纪要修改已逾期", "Revision overdue", record["name"], lang),
             template="revision_due",
-            lang=record["language"],
-            context={**context, "to_host": False},
-        ),
-        OutgoingMail(
-            key=f"{key}:host",
-            to=[record["host"]["email"]],
-            subject=subject,
-            template="revision_due",
-            lang=record["language"],
-            context={**context, "to_host": True},
-        ),
-    ]
+            lang=lang,
+            context={
+                **records.about(record),
+                "since": records.spell_deadline(revision["since"], spelled),
+                "deadline": records.spell_deadline(revision["deadline"], spelled),
+                "objectors": [p["name"] for p in records.objectors(record)],
+                "needs_fix": record["state"] == State.NEEDS_FIX,
+                "to_host": to_host,
+            },
+        )
+
+    mails = [mail("recorder", False), mail("host", True)]
     same = record["host"]["email"].lower() == record["recorder"]["email"].lower()
     return mails[:1] if same else mails

@@ -28,17 +28,17 @@ LANGUAGES = {
 }  # 王磊 and 钱芳 say nothing: the record's language (Simplified)
 
 
-def _directory(tmp_path: Path) -> Path:
+def _directory(tmp_path: Path, languages: dict[str, str] = LANGUAGES) -> Path:
     data = yaml.safe_load((SAMPLES / "people.yaml").read_text(encoding="utf-8"))
     for person in data["people"]:
-        if person["name"] in LANGUAGES:
-            person["language"] = LANGUAGES[person["name"]]
+        if person["name"] in languages:
+            person["language"] = languages[person["name"]]
     path = tmp_path / "people.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def _pipeline(tmp_path: Path) -> Pipeline:
+def _pipeline(tmp_path: Path, languages: dict[str, str] = LANGUAGES) -> Pipeline:
     from service.core.clock import Clock
     from service.core.config import settings_from_env
     from service.core.store import Store
@@ -46,7 +46,7 @@ def _pipeline(tmp_path: Path) -> Pipeline:
     rules_path = write_rules(tmp_path / "rules.yaml")
     settings = settings_from_env(
         {"MINUTESD_DATA_DIR": str(tmp_path / "data"), "MINUTESD_ADDRESS": "minutes@example.test",
-         "MINUTESD_RULES": str(rules_path), "MINUTESD_DIRECTORY": str(_directory(tmp_path)),
+         "MINUTESD_RULES": str(rules_path), "MINUTESD_DIRECTORY": str(_directory(tmp_path, languages)),
          "MINUTESD_NOW": "2024-05-20T16:02:00+08:00"}
     )  # fmt: skip
     return Pipeline(settings, load_rules(rules_path), Store(settings.data_dir), Clock(settings.now))
@@ -291,3 +291,34 @@ def test_the_confirmed_notice_goes_once_in_each_language_its_attendees_read(tmp_
     assert "會議紀要已確認" in _read(pipeline, f"{RECORD}:v1:confirmed:zh-TW")[0]
     assert "Minutes confirmed" in _read(pipeline, f"{RECORD}:v1:confirmed:en")[0]
     assert "会议纪要已确认" in _read(pipeline, f"{RECORD}:v1:confirmed")[0]
+
+
+def test_mail_for_the_recorder_and_the_host_is_in_their_own_language(tmp_path: Path) -> None:
+    """Not only attendees' mail: the forwarded correction, the revision reminder and the host's
+    notice go in the language of the one they are for (钱芳 the recorder reads English, 王磊 the
+    host Traditional), of a meeting written in Simplified."""
+    from service import scheduler
+
+    pipeline = _pipeline(tmp_path, {"钱芳": "en", "王磊": "zh-TW"})
+    draft = (SAMPLES / "draft-zh-plain.txt").read_text(encoding="utf-8")
+    assert pipeline.process(_mail("qian.fang", "纪要", draft, "draft"), "t:0").outcome == "applied"
+    subject = f"回复: [{RECORD}] 会议纪要(待确认):Q3产品规划会"
+    objection = "第2项的截止日期应为6月5日"
+    assert pipeline.process(_mail("chen.jing", subject, objection, "o1"), "t:o1").outcome == "applied"
+
+    forwarded = [d for d in pipeline.store.all("outbox") if d["template"] == "objection"]
+    assert len(forwarded) == 1 and forwarded[0]["recipients"][0] == "qian.fang@example.test"
+    msg = parse_message(read_body(pipeline.store.data_dir, forwarded[0]))
+    assert msg.subject.startswith(f"[{RECORD}] Correction:"), msg.subject
+    assert objection in msg.text, "their words are forwarded as written"
+    assert "修改意见" not in msg.text.replace(objection, "")
+
+    # The revision is overdue a working day later: the recorder in English, the host in Traditional.
+    later = datetime(2024, 5, 22, 17, 0, tzinfo=SHANGHAI)
+    scheduler.tick(pipeline.store, pipeline.outbox, pipeline.rules, later, pipeline.directory)
+    subject_en, text_en, _ = _read(pipeline, f"{RECORD}:v1:revision-due:recorder")
+    assert subject_en.startswith(f"[{RECORD}] Revision overdue:"), subject_en
+    assert "May 2024" in text_en and "年" not in text_en.split("Q3")[0]
+    subject_tw, text_tw, _ = _read(pipeline, f"{RECORD}:v1:revision-due:host")
+    assert "紀要修改已逾期" in subject_tw, subject_tw
+    assert "2024年5月" in text_tw and "纪要" not in text_tw

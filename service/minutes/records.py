@@ -192,6 +192,13 @@ def people_names(directory: Directory, record: Doc) -> tuple[str, ...]:
     return (*directory.names, *dict.fromkeys(n for n in (*people, *owners) if n))
 
 
+def _localised_text(data: bytes, lang: str, names: tuple[str, ...]) -> bytes:
+    try:
+        return localise(data.decode("utf-8"), lang, names).encode("utf-8")
+    except UnicodeDecodeError:
+        return data  # not ours to convert: left as it came
+
+
 def for_readers(directory: Directory, record: Doc | None, mail: OutgoingMail) -> OutgoingMail:
     """A mail written in Chinese goes out in Traditional characters when its addressees read them
     (the directory's zh-TW), names kept as written. Returns the same mail, changed. A mail passes
@@ -203,4 +210,9 @@ def for_readers(directory: Directory, record: Doc | None, mail: OutgoingMail) ->
         names = people_names(directory, record) if record else tuple(directory.names)
         mail.subject = localise(mail.subject, mail.lang, names)
         mail.context = {**mail.context, VERBATIM: names}
+        # The calendar entry and the table beside the mail read as the mail does.
+        mail.attachments = [
+            (filename, kind, _localised_text(data, mail.lang, names) if kind.startswith("text/") else data)
+            for filename, kind, data in mail.attachments
+        ]
     return mail

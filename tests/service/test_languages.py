@@ -113,6 +113,16 @@ def test_the_assignment_and_reminders_follow_each_owner(tmp_path: Path) -> None:
     assert "您的行動項" in subject and subject.startswith(f"[{RECORD}]"), subject
     assert "赵敏" in text and "趙敏" not in text and f"{RECORD}#1" in text
     assert "2024年5月27日" in text  # the deadline spelled in Chinese
+    # Her calendar entry reads as her mail does; its UID is the item's, untouched.
+    doc = pipeline.store.get("outbox", f"{RECORD}:v1:assign:zhao.min@example.test")
+    [ics] = [
+        a
+        for a in parse_message(read_body(pipeline.store.data_dir, doc)).attachments
+        if a.filename.endswith(".ics")
+    ]
+    calendar = ics.data.decode("utf-8")
+    assert "處理流程" in calendar and "处理流程" not in calendar, calendar
+    assert f"UID:{RECORD}-1@" in calendar or f"{RECORD}#1" in calendar
 
     subject, text, _ = _read(pipeline, f"{RECORD}:v1:assign:chen.jing@example.test")
     assert "您的行动项" in subject and "項" not in text

@@ -7,11 +7,13 @@ from typing import Any
 
 from parsers.command_types import CommandReading
 from parsers.intent import read_intent
-from service.context import Context, queue_reply
+from service.context import Context, queue_reply, reply_language
 from service.core.outcomes import Applied, Rejected, Reply
 from service.core.store import Doc
 from service.items import commands, roles, state
 from service.items.commands import LineResult
+from service.items.notices import spell_day
+from service.mail.render import base_language
 from service.minutes import records
 from service.minutes.answers import intent_words, record_answer
 from service.minutes.matching import Match
@@ -38,9 +40,23 @@ def take_commands(
     finish(ctx, record, results, extra)
 
 
+def listed(item: Doc, lang: str) -> dict[str, Any]:
+    """An open item as an answer lists it: its deadline spelled with the weekday, as everywhere."""
+    due = state.due_date(item)
+    return {
+        "id": item["id"],
+        "title": item["title"],
+        "due": spell_day(due, base_language(lang)) if due else "",
+        "due_iso": item["due"] or "",
+        "status": item["status"],
+        "owner": item["owner"]["name"],
+    }
+
+
 def open_items_of(ctx: Context, record: Doc, address: str) -> list[dict[str, Any]]:
+    lang = reply_language(ctx)
     return [
-        {"id": i["id"], "title": i["title"], "due": i["due"], "status": i["status"]}
+        listed(i, lang)
         for i in state.of_record(ctx.txn, record)
         if roles.owns(i, address) and state.is_open(i)
     ]
@@ -77,10 +93,10 @@ def help_for(ctx: Context, how: str) -> None:
     how to use the service, and their own open items with the ids to answer with."""
     sender = ctx.msg.from_addr.lower()
     every = state.open_items(ctx.store)
+    lang = reply_language(ctx)
 
     def row(item: Doc) -> dict[str, Any]:
-        return {"id": item["id"], "title": item["title"], "due": item["due"], "status": item["status"],
-                "owner": item["owner"]["name"]}  # fmt: skip
+        return listed(item, lang)
 
     mine = [row(i) for i in every if roles.owns(i, sender)]
     # A department head asking gets their department's open items too.
@@ -94,8 +110,8 @@ def help_for(ctx: Context, how: str) -> None:
         {
             "unknown_record": how == "unknown-token",
             "our_mail": how == "our-mail",
-            "open_items": sorted(mine, key=lambda i: (i["due"] or "", i["id"])),
-            "department_items": sorted(department, key=lambda i: (i["due"] or "", i["id"])),
+            "open_items": sorted(mine, key=lambda i: (i["due_iso"], i["id"])),
+            "department_items": sorted(department, key=lambda i: (i["due_iso"], i["id"])),
             "departments": sorted(headed),
             "address": ctx.settings.address,
             "original_subject": ctx.msg.subject,

@@ -3,6 +3,7 @@ that issue 12 added or changed."""
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,15 @@ def test_my_items_lists_an_owners_items_and_a_heads_department(tmp_path: Path) -
     pipeline = _li_na_owns_item_2(tmp_path)
     owner = pipeline.process(_mail("li.na", "我的任务", "我的任务", "mi1"), "t:mi1")
     assert owner.outcome == "rejected" and "help with 1 open item(s)" in owner.reason
-    assert "2024-OPS-001#2" in _answer(pipeline, "mi1")
+    answer = _answer(pipeline, "mi1")
+    assert "2024-OPS-001#2" in answer
+    assert "星期" in next(ln for ln in answer.splitlines() if "2024-OPS-001#2" in ln)
     # 陈静 heads 技术部: 李娜's item is her department's.
     assert pipeline.process(_mail("chen.jing", "my items", "my items", "mi2"), "t:mi2").outcome == "rejected"
     listed = _answer(pipeline, "mi2")
     assert "技术部" in listed and "2024-OPS-001#2" in listed and "李娜" in listed
+    line = next(ln for ln in listed.splitlines() if "2024-OPS-001#2" in ln)
+    assert re.search(r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d+ \w+ 2024", line), line  # asked in English
 
 
 def test_a_head_who_unsubscribes_gets_no_weekly_table_until_resume(tmp_path: Path) -> None:

@@ -141,16 +141,16 @@ def test_my_items_gives_an_owner_her_items_of_every_meeting_and_a_head_his_depar
     owner = arrives(stack, "li.na", "我的任务")
     assert "您目前未完成的行动项" in owner.text
     assert "评估A类功能开发周期" in listed(owner.text, f"{RECORD}#2")
-    assert "2024-05-24" in listed(owner.text, f"{RECORD}#2")
+    assert "2024年5月24日(星期五)" in listed(owner.text, f"{RECORD}#2")  # the day, with its weekday
     assert "整理客服系统接口清单" in listed(owner.text, "2024-OPS-002#1")
-    assert "2024-06-07" in listed(owner.text, "2024-OPS-002#1")
+    assert "2024年6月7日(星期五)" in listed(owner.text, "2024-OPS-002#1")
     for other in (f"{RECORD}#1", f"{RECORD}#3", "2024-OPS-002#2", "2024-OPS-002#3"):
         assert other not in owner.text, f"{other} is not 李娜's"
 
     head = arrives(stack, "chen.jing", "my items")
     assert "You have no open action items" in head.text, "陈静 owns nothing once #2 is 李娜's"
     assert "Open action items of your department" in head.text and "技术部" in head.text
-    for item_id, due in ((f"{RECORD}#2", "2024-05-24"), ("2024-OPS-002#1", "2024-06-07")):
+    for item_id, due in ((f"{RECORD}#2", "Friday 24 May 2024"), ("2024-OPS-002#1", "Friday 7 June 2024")):
         line = listed(head.text, item_id)
         assert "李娜" in line and due in line, line
     for other in (f"{RECORD}#1", f"{RECORD}#3", "2024-OPS-002#2", "2024-OPS-002#3"):

@@ -22,7 +22,7 @@ from parsers.vocabulary import simplified
 
 _BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
-    r"^(?:关于|about|re\s*[:：])?\s*[\[【(]?\s*(?:(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\s*\]?\s*)?"
+    r"^(?:关于|about|re\s*[:：])?\s*(?:[\[【(]\s*)?(?:(?P<record>\d{4}-[A-Z]{2,6}-\d{3,})\s*(?:\]\s*)?)?"
     r"(?:#\s*(?P<hash>\d{1,3})|第\s*(?P<zh>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|条|個|个)"
     r"|(?:item|action item|行动项|事项)\s*#?\s*(?P<en>\d{1,3}))\s*[\]】)]?",
     re.I,

@@ -56,10 +56,10 @@ _WROTE_ONE_LINE = re.compile(
 
 
 _SEPARATOR = re.compile(
-    r"^\s*[-_=*>\s]{3,}\s*(?:Original(?: Message)?|原始邮件|原始郵件|原邮件|Forwarded message|转发邮件|"
+    r"^[-_=*>\s]{3,}(?:Original(?: Message)?|原始邮件|原始郵件|原邮件|Forwarded message|转发邮件|"
     r"Ursprüngliche Nachricht|Message d'origine|Mensaje original|Messaggio originale|Oorspronkelijk bericht|"
     r"Původní zpráva|Исходное сообщение|Oprindelig meddelelse|Originalmeddelande|Opprinnelig melding|"
-    r"Wiadomość oryginalna|Mensagem original|Reply above this line)\s*[-_=*<\s]{3,}\s*$|"
+    r"Wiadomość oryginalna|Mensagem original|Reply above this line)[-_=*<\s]{3,}$|"
     r"^\s*Begin forwarded message\s*:?\s*$|^\s*原始邮件\s*$",
     re.IGNORECASE,
 )
@@ -91,7 +91,7 @@ _DEVICES = (
 
 
 _MOBILE_SIGNATURE = re.compile(
-    rf"^\s*[(<]*\s*(?:sent (?:from|via|with|using) (?:my |the |an? )?(?:[\w-]+ ){{0,3}}[\[(]?(?:{_DEVICES})\b.*|"
+    rf"^[\s(<]*(?:sent (?:from|via|with|using) (?:my |the |an? )?(?:[\w-]+ ){{0,3}}[\[(]?(?:{_DEVICES})\b.*|"
     rf"sent (?:via|with) .+|sent from \[?mail\]?.*|from my (?:{_DEVICES})\b.*|sent by (?:{_DEVICES}).*|"
     r"get (?:\[)?outlook for .+|"
     r"发自我的.{1,30}|发自.{0,12}(?:邮箱|郵箱|客户端|手机|手機|iPhone|iPad|Android).{0,6}|来自.{1,12}(?:邮箱|客户端)|来自我的.{1,30}|从我的.{1,30}发送|從我的.{1,30}傳送|發自我的.{1,30}|"

@@ -43,7 +43,11 @@ _CHARSET_SUPERSETS = {
 _NOT_MAIL_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
 
 
-def _codec(label: str) -> str | None:
+def _codec(label: object) -> str | None:
+    if isinstance(label, tuple):  # an RFC 2231 parameter: (charset, language, value)
+        label = label[2] if len(label) == 3 else ""
+    if not isinstance(label, str):
+        return None
     name = label.strip().strip('"').lower()
     name = _CHARSET_SUPERSETS.get(name, name)
     try:

@@ -101,6 +101,11 @@ def _address_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
         return [("", found) for text in texts for found in _BARE_ADDRESS.findall(text[:10000])]
 
 
+# RFC 5321's longest path: a longer "address" can be neither delivered nor answered, and an
+# answer's To of 10,000 characters is a header line no server takes.
+MAX_ADDRESS = 254
+
+
 def _sender_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
     """Addresses parsed before any display name is decoded: an encoded name that holds
     "王磊 <wang.lei@…>, " is a name, never a second address (what DMARC sees is what we see)."""
@@ -123,7 +128,7 @@ def _sender_pairs(values: Sequence[object]) -> list[tuple[str, str]]:
     return [
         (decode_header_value(unmask(name)), addr)
         for name, addr in pairs
-        if addr and "ENCODEDWORD" not in addr
+        if addr and "ENCODEDWORD" not in addr and len(addr) <= MAX_ADDRESS
     ]
 
 
@@ -133,7 +138,9 @@ def _clean(value: str) -> str:
 
 
 def _addresses(values: Sequence[object]) -> tuple[str, ...]:
-    return tuple(addr.strip().lower() for _, addr in _address_pairs(values) if "@" in addr)
+    return tuple(
+        addr.strip().lower() for _, addr in _address_pairs(values) if "@" in addr and len(addr) <= MAX_ADDRESS
+    )
 
 
 def _parse_date(value: str) -> datetime | None:

@@ -8,7 +8,7 @@ from typing import Any
 from parsers.model import Minutes
 from parsers.revision import Change, diff_minutes, touches
 from service.context import Context, queue_reply
-from service.core.outcomes import Applied
+from service.core.outcomes import Applied, Rejected
 from service.core.store import Doc
 from service.minutes import intake, objections, records
 from service.minutes.answers import receipt
@@ -17,6 +17,12 @@ from service.minutes.records import Event, State
 
 def revise(ctx: Context, record: Doc, minutes: Minutes) -> None:
     ctx.lang = record["language"]
+    if not minutes.valid and record["state"] == State.CONFIRMED:
+        # The confirmed minutes stand (their items are assigned): the recorder gets what to fix.
+        raise Rejected(
+            f"revision of confirmed {record['record']} has {len(minutes.errors)} error(s): minutes unchanged",
+            reply=intake.findings_reply(minutes, ctx.lang, ctx.msg.subject, revision_of=record["record"]),
+        )
     if not minutes.valid:
         records.transition(record, Event.REVISION_INVALID, ctx.now, ctx.msg.from_addr, ctx.msg.message_id)
         objections.open_revision(ctx, record)

@@ -163,7 +163,9 @@ def test_consent_at_the_top_of_a_pasted_log_too_long_to_read_whole_is_not_counte
     from service.minutes.answers import intent_words
 
     words = intent_words(load_rules().intent)
-    log_lines = "\n".join(f"2024-05-21 10:{n % 60:02d} job {n} finished" for n in range(READ_CHARACTERS // 20))
+    log_lines = "\n".join(
+        f"2024-05-21 10:{n % 60:02d} job {n} finished" for n in range(READ_CHARACTERS // 20)
+    )
     assert read_intent("确认\n" + log_lines, words).intent == Intent.UNCLEAR
     assert read_intent("Confirmed.\n" + log_lines, words).intent == Intent.UNCLEAR
     assert read_intent("不同意第二项\n" + log_lines, words).intent == Intent.OBJECT
@@ -229,10 +231,46 @@ def test_the_quick_check_for_a_header_ending_never_refuses_a_line_the_full_patte
 
     lines = [
         f"{lead}{verb}{tail}"
-        for verb in quote_lines._HEADER_ENDINGS + ("Napisał(a)", "НАПИСАЛА", "WROTE")
+        for verb in (*quote_lines._HEADER_ENDINGS, "Napisał(a)", "НАПИСАЛА", "WROTE")
         for lead in ("On Tue, 21 May 2024 at 10:02, Wang Lei <wang.lei@example.test> ", "2024年5月21日 王磊 ")
         for tail in ("", ":", " :", "：  ")
     ]
     for line in lines:
         if quote_lines._WROTE.search(line):
             assert quote_lines._may_end_header(line), line
+
+
+def test_lines_of_white_space_are_read_in_linear_time() -> None:
+    # _SEPARATOR's "\s*[-_=*>\s]{3,}\s*" backtracked cubically: 528 spaces took 2.5 s, 3,000
+    # minutes; _MOBILE_SIGNATURE and the item reference had the same shape, quadratically.
+    from parsers.commands import _ITEM_REF
+
+    blank = " " * 20_000
+    assert classify_lines([blank, "确认"]) == ["e", "t"]
+    assert quote_lines_kind(" " * 5000 + "x") == "t"
+    assert _ITEM_REF.match(" " * 20_000) is None
+    assert classify_lines(["-----原始邮件-----", "----- Original Message -----"]) == ["b", "b"]
+    assert _ITEM_REF.match("[2024-OPS-001] #2 完成").group("record", "hash") == ("2024-OPS-001", "2")
+    assert _ITEM_REF.match("关于 【第三项】").group("zh") == "三"
+
+
+def quote_lines_kind(line: str) -> str:
+    from parsers.quote_lines import _kind
+
+    return _kind(line)
+
+
+def test_an_address_longer_than_any_server_takes_is_no_sender() -> None:
+    # An answer to a 10,000-character address put a 10,000-character To line in our mail.
+    raw = f"From: x <{'a' * 10_000}@example.test>\r\nSubject: s\r\n\r\n确认\r\n".encode()
+    msg = parse_message(raw)
+    assert msg.from_addr == "" and msg.from_addresses == ()
+    ok = parse_message(f"From: {'a' * 60}@example.test\r\nSubject: s\r\n\r\nx\r\n".encode())
+    assert ok.from_addr == f"{'a' * 60}@example.test"
+
+
+def test_an_rfc2231_charset_parameter_is_read_not_raised_on() -> None:
+    # The email package gives a charset parameter written charset*=x-bogus''utf-8 as a tuple;
+    # decode_bytes raised AttributeError on it and the whole message came back bare.
+    assert decode_bytes("确认".encode(), ("x-bogus", "", "utf-8")) == "确认"  # type: ignore[arg-type]
+    assert decode_bytes("确认".encode(), ("", "", "")) == "确认"  # type: ignore[arg-type]

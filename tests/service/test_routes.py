@@ -194,3 +194,21 @@ def test_a_head_who_unsubscribes_gets_no_weekly_table_until_resume(tmp_path: Pat
     assert "2024-OPS-001#2" in tables_to("li.na@example.test")
     assert pipeline.process(_mail("chen.jing", "恢复", "恢复", "u3"), "t:u3").outcome == "applied"
     assert "2024-OPS-001#2" in tables_to("chen.jing@example.test")
+
+
+def test_a_revision_with_errors_of_confirmed_minutes_leaves_them_confirmed_and_says_why(
+    tmp_path: Path,
+) -> None:
+    # Found by bench/fuzz: the record has no transition from confirmed on an invalid revision, so
+    # the recorder's mail went to quarantine and nobody was answered.
+    from tests.conftest import SAMPLES
+
+    pipeline = _li_na_owns_item_2(tmp_path)
+    assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
+    broken = (SAMPLES / "draft-zh-invalid.txt").read_text(encoding="utf-8")
+    result = pipeline.process(_mail("qian.fang", "Re: [2024-OPS-001] 纪要 修订", broken, "rv1"), "t:rv1")
+    assert result.outcome == "rejected" and "minutes unchanged" in result.reason
+    assert pipeline.store.get(RECORDS, "2024-OPS-001")["state"] == "confirmed"
+    assert pipeline.store.get("messages", "rv1@example.test")["outcome"] == "rejected"
+    answer = _answer(pipeline, "rv1")
+    assert "2024-OPS-001" in answer and ("错误" in answer or "问题" in answer or "修改" in answer), answer

@@ -108,7 +108,9 @@ def test_raw_8bit_headers_are_read_as_the_sender_wrote_them() -> None:
     assert msg.subject == "回复: [2024-OPS-001] 会议纪要 确认"
     assert (msg.from_name, msg.from_addr) == ("李娜", "li.na@example.test")
     assert msg.to == ("minutes@example.test",)
-    gb = "From: 王磊 <wang.lei@example.test>\r\nSubject: 关于第三季度产品规划会的纪要\r\n\r\nx\r\n".encode("gb18030")
+    gb = "From: 王磊 <wang.lei@example.test>\r\nSubject: 关于第三季度产品规划会的纪要\r\n\r\nx\r\n".encode(
+        "gb18030"
+    )
     msg = parse_message(gb)
     assert (msg.subject, msg.from_name) == ("关于第三季度产品规划会的纪要", "王磊")
 

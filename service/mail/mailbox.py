@@ -261,6 +261,11 @@ class ImapMailbox:
             _, pending = client.noop()
             if _announces_new_mail(pending):
                 return
+            # An announcement that came with an earlier command's answer (the MOVE that filed
+            # the last message) is gone from the client's view, and IDLE will not repeat it: a
+            # bounce delivered then waited for the renewal. Ask the inbox itself.
+            if client.search(["UNDELETED"]):
+                return
             client.idle()
             try:
                 while time.monotonic() < deadline and not should_stop():

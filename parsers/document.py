@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bs4 import NavigableString, Tag
+from parsers.charsets import MAX_HTML_DEPTH
 
-from parsers.charsets import html_soup
+if TYPE_CHECKING:
+    from lxml.etree import TreeBuilder, _Element
 
 
 def normal(text: str) -> str:
@@ -104,15 +107,60 @@ def from_text(text: str) -> Document:
 
 _BLOCK_TAGS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "dt", "dd"}
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_CONTAINERS = {"ul", "ol", "section", "article", "body", "main", "center"}
+_CELL_BREAKS = {"p", "div", "li"}
+_TABLE = frozenset(("table",))
+_BLOCK_OR_TABLE = frozenset(_BLOCK_TAGS | _TABLE)
+_HAS = {
+    names: "boolean(" + " | ".join(f".//{name}" for name in sorted(names)) + ")"
+    for names in (_TABLE, _BLOCK_OR_TABLE)
+}
+_DROPPED = ("script", "style", "head", "title", "meta", "xml")
+# Outlook and Word replies quote the thread in these: a draft is what is above them.
+_QUOTED = (
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote ')]"
+    " | //blockquote[@type='cite'] | //*[@id='divRplyFwdMsg']"
+)
 
 
-def _cell_text(cell: Tag) -> str:
+def _name(node: _Element) -> str:
+    return node.tag.lower() if isinstance(node.tag, str) else ""
+
+
+def _has(node: _Element, names: frozenset[str]) -> bool:
+    """Whether a node holds one of these elements (in C: lxml's own walk of a deep tree costs
+    a step per level for each element it passes)."""
+    return bool(node.xpath(_HAS[names]))
+
+
+def _strings(node: _Element, cell: bool) -> Iterator[str]:
+    """The text under a node, without its tail. In a cell, <br> and the end of a paragraph are
+    new lines; comments are never text."""
+    todo: list[tuple[_Element, bool]] = [(node, False)]
+    while todo:
+        current, closing = todo.pop()
+        name = _name(current)
+        if closing:
+            if cell and name in _CELL_BREAKS and current is not node:
+                yield "\n"
+            if current is not node and current.tail:
+                yield current.tail
+            continue
+        if not name:  # a comment or processing instruction: its tail is text
+            if current is not node and current.tail:
+                yield current.tail
+            continue
+        if cell and name == "br":
+            yield "\n"
+        if current.text:
+            yield current.text
+        todo.append((current, True))
+        todo.extend((child, False) for child in reversed(current))
+
+
+def _cell_text(cell: _Element) -> str:
     """A cell's text: <br> and paragraphs become new lines, Word's split spans join up."""
-    for br in cell.find_all("br"):
-        br.replace_with("\n")
-    for block in cell.find_all(["p", "div", "li"]):
-        block.insert_after("\n")
-    text = cell.get_text()
+    text = "".join(_strings(cell, cell=True))
     lines = [" ".join(part.split()) for part in text.replace("\xa0", " ").split("\n")]
     return "\n".join(line for line in lines if line)
 
@@ -126,14 +174,104 @@ def has_table(html: str) -> bool:
     return _TABLE_TAG.search(html) is not None
 
 
+def _html_tree(html: str) -> _Element | None:
+    """The page as an lxml tree: BeautifulSoup's tree of the same page took 30-50 times its
+    size in Python objects, lxml's a few times in C. Built from the parser's events, as
+    BeautifulSoup did, since libxml2's own tree stops at 256 levels and loses what is below."""
+    from lxml import etree
+
+    text = normal(html)
+    if not text.strip():
+        return None
+    # As bytes with the encoding given: a page's own <?xml encoding=…?> or <meta charset> is
+    # about bytes we no longer have.
+    parser = etree.HTMLParser(encoding="utf-8", target=_Builder(etree.TreeBuilder()))
+    try:
+        parser.feed(text.encode("utf-8", "surrogatepass"))
+        root = parser.close()
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    if not isinstance(root, etree._Element):
+        return None
+    for node in root.xpath("//script | //style | //head | //title | //meta | //xml"):
+        _drop(node)
+    for node in root.xpath(_QUOTED):
+        _drop(node)
+    return root
+
+
+_OUTER = frozenset(("html", "body"))
+_KEPT_ATTRIBUTES = frozenset(("class", "id", "type", "rowspan", "colspan"))
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class _Builder:
+    """lxml's tree builder behind a filter: Word's names (o:p, v:shape) are no valid element
+    names, only the attributes the reader asks about are kept, and elements nested deeper than
+    MAX_HTML_DEPTH are read as the text they hold, so no walk of the tree is worse than
+    linear (50,000 nested quotes took minutes to take out)."""
+
+    def __init__(self, builder: TreeBuilder) -> None:
+        self._builder = builder
+        self._depth = 0
+        self._outer: list[str] = []  # html and body stay open: text after </html> is the page's too
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        name = _element_name(tag)
+        if name in _OUTER:
+            if name not in self._outer:
+                self._outer.append(name)
+                self._builder.start(name, {})
+            return
+        self._depth += 1
+        if self._depth <= MAX_HTML_DEPTH:
+            self._builder.start(name, {k: v for k, v in attrib.items() if k in _KEPT_ATTRIBUTES})
+
+    def end(self, tag: str) -> None:
+        name = _element_name(tag)
+        if name in _OUTER:
+            return
+        if self._depth <= MAX_HTML_DEPTH:
+            self._builder.end(name)
+        self._depth -= 1
+
+    def data(self, text: str) -> None:
+        self._builder.data(text)
+
+    def comment(self, text: str) -> None:
+        if self._depth < MAX_HTML_DEPTH:
+            self._builder.comment(text)
+
+    def close(self) -> _Element:
+        for name in reversed(self._outer):
+            self._builder.end(name)
+        return self._builder.close()
+
+
+def _element_name(tag: str) -> str:
+    name = _NOT_IN_A_NAME.sub("_", tag.lower())
+    return name if name[:1].isalpha() or name[:1] == "_" else f"_{name}"
+
+
+def _drop(node: _Element) -> None:
+    """Remove a node and what it holds, keeping the text that follows it."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        before = node.getprevious()
+        if before is not None:
+            before.tail = (before.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
 def from_html(html: str) -> Document:
-    soup = html_soup(normal(html))  # no deeper than MAX_HTML_DEPTH: the walk below recurses
-    for tag in soup(["script", "style", "head", "title", "meta", "xml"]):
-        tag.decompose()
-    # Outlook and Word replies quote the thread in these: a draft is what is above them.
-    for quoted in soup.select("div.gmail_quote, blockquote[type=cite], #divRplyFwdMsg"):
-        quoted.decompose()
     doc = Document(source="html")
+    root = _html_tree(html)
+    if root is None:
+        return doc
     counter = {"line": 0, "table": 0}
 
     def add_line(text: str, heading: bool = False) -> None:
@@ -143,59 +281,64 @@ def from_html(html: str) -> Document:
                 counter["line"] += 1
                 doc.blocks.append(Line(clean, counter["line"], heading))
 
-    def walk(node: Tag) -> None:
-        buffer: list[str] = []
+    def walk(node: _Element) -> None:
+        buffer: list[str] = [node.text or ""] if _name(node) else []
 
         def flush() -> None:
             if buffer:
                 add_line("".join(buffer))
                 buffer.clear()
 
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                buffer.append(str(child))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name.lower()
-            if name == "table":
+        for child in node:
+            name = _name(child)
+            if not name:  # a comment counts as text here, as it always has
+                buffer.append(child.text or "")
+            elif name == "table":
                 flush()
-                rows = _html_grid(child)
                 counter["table"] += 1
-                doc.blocks.append(Table(rows, counter["table"], counter["line"] + 1))
+                doc.blocks.append(Table(_html_grid(child), counter["table"], counter["line"] + 1))
             elif name == "br":
                 buffer.append("\n")
-            elif name in _BLOCK_TAGS or name in ("ul", "ol", "section", "article", "body", "main", "center"):
+            elif name in _BLOCK_TAGS or name in _CONTAINERS:
                 flush()
-                if child.find("table"):
+                if _has(child, _TABLE):
                     walk(child)
                 elif name in _HEADING_TAGS:
                     add_line(_cell_text(child), heading=True)
-                elif name in ("ul", "ol", "section", "article", "body", "main", "center"):
+                elif name in _CONTAINERS:
                     walk(child)
                 else:
                     add_line(_cell_text(child))
+            elif _has(child, _BLOCK_OR_TABLE):
+                flush()
+                walk(child)
             else:
-                if child.find("table") or child.find(list(_BLOCK_TAGS)):
-                    flush()
-                    walk(child)
-                else:
-                    buffer.append(child.get_text())
+                buffer.append("".join(_strings(child, cell=False)))
+            if child.tail:
+                buffer.append(child.tail)
         flush()
 
-    walk(soup.body or soup)
+    body = root.find("body")
+    walk(body if body is not None else root)
     return doc
 
 
-def _html_grid(table: Tag) -> list[list[str]]:
+def _nearest(node: _Element, name: str) -> _Element | None:
+    parent = node.getparent()
+    while parent is not None and _name(parent) != name:
+        parent = parent.getparent()
+    return parent
+
+
+def _html_grid(table: _Element) -> list[list[str]]:
     """The table as a full grid: a cell with colspan or rowspan fills every place it covers."""
     grid: list[list[str]] = []
     pending: dict[int, tuple[str, int]] = {}  # column → (text, rows still covered below)
-    for tr in table.find_all("tr"):
-        if tr.find_parent("table") is not table:
+    for tr in table.iter("tr", "TR"):
+        if _nearest(tr, "table") is not table:
             continue
         row: list[str] = []
-        cells = [td for td in tr.find_all(["td", "th"]) if td.find_parent("tr") is tr]
+        cells = [td for td in tr.iter("td", "th", "TD", "TH") if _nearest(td, "tr") is tr]
         for td in cells:
             _fill_spanned(row, pending)
             text = _cell_text(td)

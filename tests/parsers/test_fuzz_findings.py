@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from parsers.charsets import MAX_HTML_DEPTH, decode_bytes, decode_header_value, html_to_text
-from parsers.document import from_html
+from parsers.document import Line, Table, from_html
 from parsers.message import MAX_MIME_DEPTH, parse_message
 from parsers.quote_lines import classify_lines
 from parsers.reply_text import read_reply, visible_text
@@ -311,3 +311,23 @@ def test_text_with_nothing_traditional_skips_the_converter_and_keeps_its_result(
     assert vocabulary.simplified("会议纪要没有问题，我确认。" * 50) == "会议纪要没有问题,我确认。" * 50
     assert vocabulary.simplified("Confirmed, no changes — 王磊") == "Confirmed, no changes — 王磊"
     vocabulary.simplified.cache_clear()
+
+
+def test_an_html_draft_is_read_whole_from_lxml_events_with_words_own_names_and_text_after_the_page() -> None:
+    # BeautifulSoup's tree of a 3.4 MB Word table took 43 MB and 12.7 s; the reader now builds
+    # lxml's tree from the parser's events. Word's o:p elements are no valid lxml names, text
+    # after </html> is shown by every browser, and nesting past MAX_HTML_DEPTH is read as text.
+    html = (
+        '<?xml version="1.0" encoding="gb2312"?><html xmlns:o="urn:schemas-microsoft-com:office:office">'
+        "<head><title>纪要</title><style>p {color: red}</style></head><body>"
+        '<p class="MsoNormal">会议主题：Q3 复盘<o:p></o:p></p>'
+        "<table><tr><td>序号</td><td>事项</td></tr>"
+        '<tr><td rowspan="2">1</td><td>整理数据<br>并发出</td></tr><tr><td>复核</td></tr></table>'
+        '<div class="gmail_quote">引用的旧邮件</div>'
+        "</body></html>\r\n下次会议：6月3日" + "<div>" * 5000 + "深处的文字"
+    )
+    doc = from_html(html)
+    lines = [block.text for block in doc.blocks if isinstance(block, Line)]
+    tables = [block.rows for block in doc.blocks if isinstance(block, Table)]
+    assert lines == ["会议主题:Q3 复盘", "下次会议:6月3日", "深处的文字"]
+    assert tables == [[["序号", "事项"], ["1", "整理数据\n并发出"], ["1", "复核"]]]

@@ -148,7 +148,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 again = " (seen before)" if result.already_done else ""
                 print(f"{name}: {result.outcome.value}{again}: {result.reason}")
         pipeline.sync()
-        report = drain(store, build_transport(settings, rules), rules.outbox)
+        # Nobody looks for copies here: mail in doubt waits for the daemon, which does.
+        settled_at = 0.0 if rules.outbox.copy_to_self else None
+        report = drain(store, build_transport(settings, rules), rules.outbox, doubt_settled_at=settled_at)
         if args.json:
             print(json.dumps({"messages": results, "outbox": asdict(report)}, ensure_ascii=False))
         else:

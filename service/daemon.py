@@ -97,12 +97,12 @@ class Daemon:
                 raise full
             self._drain(report)
 
-    def _settle_in_doubt(self) -> None:
+    def _settle_in_doubt(self, now: float) -> None:
         """Before a mail in doubt is sent again, look for its copy everywhere in the mailbox:
         after a long downtime it may sit in Processed, or behind a backlog, not just arrive."""
         rules = self.rules.outbox
-        in_doubt = outbox.in_doubt(self.store, time.time(), rules.confirm_grace_seconds)
-        if not in_doubt or not rules.copy_to_self:
+        in_doubt = outbox.in_doubt(self.store, now, rules.confirm_grace_seconds)
+        if not in_doubt:
             return
         found = self.mailbox.holds([d["message_id"] for d in in_doubt])
         if found:
@@ -112,8 +112,11 @@ class Daemon:
             log.info("outbox: %d mail(s) in doubt were delivered (their copy was found)", len(found))
 
     def _drain(self, report: PassReport) -> None:
-        self._settle_in_doubt()
-        drained = drain(self.store, self.transport, self.rules.outbox)
+        settled_at: float | None = None
+        if self.rules.outbox.copy_to_self:
+            settled_at = time.time()
+            self._settle_in_doubt(settled_at)
+        drained = drain(self.store, self.transport, self.rules.outbox, doubt_settled_at=settled_at)
         report.outbox.sent += drained.sent
         report.outbox.retrying += drained.retrying
         report.outbox.failed += drained.failed

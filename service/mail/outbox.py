@@ -224,13 +224,21 @@ def _attachment(filename: str, content_type: str, data: bytes) -> MIMEBase:
     return part
 
 
-def due(store: Store, now_ts: float, limit: int, grace_seconds: float) -> list[Doc]:
-    """Pending mail whose time has come, and mail left in doubt whose copy never arrived."""
+def due(
+    store: Store, now_ts: float, limit: int, grace_seconds: float, doubt_settled_at: float | None = None
+) -> list[Doc]:
+    """Pending mail whose time has come, and mail left in doubt whose copy never arrived.
+
+    Mail in doubt is due only if its grace had ended by `doubt_settled_at`, the moment its copy
+    was last looked for: a grace that ends while a long drain runs would otherwise resend a
+    mail whose copy nobody looked for (one duplicate in 200 kills). None: copies are not looked
+    for (copy-to-self off), and the grace alone decides."""
+    settled = now_ts if doubt_settled_at is None else doubt_settled_at
 
     def is_due(d: Doc) -> bool:
         if d["state"] == OutboxState.PENDING:
             return bool(d["next_attempt_at"] <= now_ts)
-        return d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= now_ts
+        return d["state"] == OutboxState.SENDING and d.get("sending_since", 0) + grace_seconds <= settled
 
     waiting = [
         *store.query(TABLE, "state", OutboxState.PENDING),

@@ -162,8 +162,11 @@ class DrainReport:
     failed: int = 0
 
 
-def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport:
-    """Send what is due; every state change is committed as soon as it is known."""
+def drain(
+    store: Store, transport: Transport, rules: OutboxRules, doubt_settled_at: float | None = None
+) -> DrainReport:
+    """Send what is due; every state change is committed as soon as it is known. Mail in doubt
+    is sent again only if its grace had ended when its copy was looked for (`outbox.due`)."""
     report = DrainReport()
 
     def result(mail: Doc, error: Exception | None) -> None:
@@ -171,7 +174,7 @@ def drain(store: Store, transport: Transport, rules: OutboxRules) -> DrainReport
         _record(store, mail["key"], error, rules, report, durable=False)
 
     try:
-        _drain_batches(store, transport, rules, report, result)
+        _drain_batches(store, transport, rules, report, result, doubt_settled_at)
     finally:
         store.sync()
     return report
@@ -207,11 +210,11 @@ def _drain_batches(
     rules: OutboxRules,
     report: DrainReport,
     result: ResultCallback,
+    doubt_settled_at: float | None,
 ) -> None:
     while True:
-        batch = _with_bodies(
-            store, outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds), rules, report
-        )
+        due = outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds, doubt_settled_at)
+        batch = _with_bodies(store, due, rules, report)
         if not batch:
             return
         try:

@@ -232,3 +232,38 @@ def test_check_words_each_way_a_server_cannot_be_reached() -> None:
     }
     for raw, words in said.items():
         assert words in _in_words(Exception(f"IMAP mail.example.invalid:993: {raw}")), raw
+
+
+def test_a_mail_in_doubt_is_sent_again_only_if_its_grace_ended_before_its_copy_was_looked_for(
+    tmp_path: Path,
+) -> None:
+    # bench.kills (1,000 messages, 200 kills, grace 30 s) delivered one answer twice: a grace
+    # that ended while a long drain ran made the mail due with no search for its copy.
+    import time
+    from datetime import UTC, datetime
+
+    from service.core.config import load_rules
+    from service.mail.outbox import Outbox, OutgoingMail
+    from service.mail.sender import MaildirTransport, drain
+
+    rules = load_rules().outbox
+    data, sent = tmp_path / "data", tmp_path / "sent"
+    box = Outbox("minutes@example.test", "会议纪要助手")
+    left = time.time() - rules.confirm_grace_seconds - 5  # its grace ended 5 s ago
+    with Store(data) as store:
+        with store.transaction() as txn:
+            mail = OutgoingMail(key="doubt", to=["li.na@example.test"], subject="在途", template="refusal", lang="zh", context={})  # fmt: skip
+            box.enqueue(txn, mail, datetime.now(UTC))
+            doc = txn.get(outbox.TABLE, "doubt")
+            doc.update(state="sending", sending_since=left, attempts=1)
+            txn.put(outbox.TABLE, "doubt", doc)
+
+        looked_before_the_grace_ended = drain(store, MaildirTransport(sent), rules, doubt_settled_at=left + 1)
+        assert looked_before_the_grace_ended.sent == 0
+        assert list((sent / "new").iterdir()) == []
+        assert store.get(outbox.TABLE, "doubt")["state"] == "sending"
+
+        looked_after = drain(store, MaildirTransport(sent), rules, doubt_settled_at=time.time())
+        assert looked_after.sent == 1
+        assert len(list((sent / "new").iterdir())) == 1
+        assert store.get(outbox.TABLE, "doubt")["state"] == "sent"

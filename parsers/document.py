@@ -115,7 +115,7 @@ _HAS = {
     names: "boolean(" + " | ".join(f".//{name}" for name in sorted(names)) + ")"
     for names in (_TABLE, _BLOCK_OR_TABLE)
 }
-_DROPPED = ("script", "style", "head", "title", "meta", "xml")
+_DROPPED = " | ".join(f"//{name}" for name in ("script", "style", "head", "title", "meta", "xml"))
 # Outlook and Word replies quote the thread in these: a draft is what is above them.
 _QUOTED = (
     "//div[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote ')]"
@@ -193,7 +193,7 @@ def _html_tree(html: str) -> _Element | None:
         return None
     if not isinstance(root, etree._Element):
         return None
-    for node in root.xpath("//script | //style | //head | //title | //meta | //xml"):
+    for node in root.xpath(_DROPPED):
         _drop(node)
     for node in root.xpath(_QUOTED):
         _drop(node)
@@ -334,11 +334,11 @@ def _html_grid(table: _Element) -> list[list[str]]:
     """The table as a full grid: a cell with colspan or rowspan fills every place it covers."""
     grid: list[list[str]] = []
     pending: dict[int, tuple[str, int]] = {}  # column → (text, rows still covered below)
-    for tr in table.iter("tr", "TR"):
+    for tr in table.iter("tr"):
         if _nearest(tr, "table") is not table:
             continue
         row: list[str] = []
-        cells = [td for td in tr.iter("td", "th", "TD", "TH") if _nearest(td, "tr") is tr]
+        cells = [td for td in tr.iter("td", "th") if _nearest(td, "tr") is tr]
         for td in cells:
             _fill_spanned(row, pending)
             text = _cell_text(td)

@@ -63,14 +63,17 @@ def draft_mail(stack: MailStack, sample: str, recorder: str, subject: str = "") 
 
 
 def deliver(stack: MailStack, *messages: EmailMessage | bytes, sender: str = "") -> None:
+    """Hands the messages to Postfix one by one, each only once the one before is in the inbox:
+    Postfix delivers a batch in any order, and the order of arrival decides which draft gets
+    which record number."""
+    already = inbox_count(stack, "minutes")
     with smtplib.SMTP("127.0.0.1", stack.smtp_port) as smtp:
-        for msg in messages:
+        for arrived, msg in enumerate(messages, start=already + 1):
             if isinstance(msg, bytes):
                 smtp.sendmail(sender, [stack.address("minutes")], msg)
             else:
                 smtp.send_message(msg)
-    expected = len(messages)
-    assert wait_until(lambda: inbox_count(stack, "minutes") >= expected, 15), stack.logs()
+            assert wait_until(lambda n=arrived: inbox_count(stack, "minutes") >= n, 15), stack.logs()
 
 
 def inbox_count(stack: MailStack, user: str) -> int:

@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import os
+import select
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -308,6 +309,27 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as exc:
         print(f"minutesd: not allowed to read or write {exc.filename}", file=sys.stderr)
         return 3
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a socket, not the reader of our output: a real error
+        return 141  # what a shell tool killed by SIGPIPE returns: `minutesd demo | head` is no error
+
+
+def _stdout_closed() -> bool:
+    """Whether our output's reader went away (the write end of a pipe whose read end is closed
+    polls as an error); if so, stdout is pointed at /dev/null so that the interpreter's final
+    flush does not print a second traceback."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    if not any(events & select.POLLERR for _, events in poller.poll(0)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    return True
 
 
 if __name__ == "__main__":

@@ -86,13 +86,13 @@ def service_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str
     return env
 
 
-def _command() -> list[str]:
+def cli_command() -> list[str]:
     return [INSTALLED] if INSTALLED else [sys.executable, "-m", "service"]
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*_command(), *args],
+        [*cli_command(), *args],
         cwd=Path(env.get("MINUTESD_DATA_DIR", str(REPO))).parent if INSTALLED else REPO,
         env=env,
         capture_output=True,
@@ -105,7 +105,7 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subpr
 def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the daemon
     return subprocess.Popen(
-        [*_command(), "run"],
+        [*cli_command(), "run"],
         cwd=Path(env.get("MINUTESD_DATA_DIR", str(REPO))).parent if INSTALLED else REPO,
         env=env,
         stdin=subprocess.DEVNULL,

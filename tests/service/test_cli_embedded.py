@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from parsers.message import parse_message
-from tests.conftest import SAMPLES, run_cli, running_daemon, service_env, wait_until
+from tests.conftest import (
+    INSTALLED,
+    REPO,
+    SAMPLES,
+    cli_command,
+    run_cli,
+    running_daemon,
+    service_env,
+    wait_until,
+)
 
 
 def drop(data: Path, *names: str) -> None:
@@ -150,3 +161,24 @@ def test_demo_plays_a_meeting_from_draft_to_weekly_table(tmp_path: Path) -> None
     weekly = [p for p in (kept / "maildir" / "sent" / "new").iterdir() if b".xlsx" in p.read_bytes()]
     assert weekly, "the weekly table went out with its attachment"
     assert (kept / "evidence" / "2024-OPS-001" / "3").is_dir()
+
+
+def test_demo_piped_to_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    """`minutesd demo | grep -q …`: the reader goes away before the demo writes; the shell's
+    answer for that (141, nothing on stderr), not a traceback."""
+    env = service_env(tmp_path / "unused")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte
+    with os.fdopen(write_end, "wb") as stdout:
+        result = subprocess.run(
+            [*cli_command(), "demo", "--data-dir", str(tmp_path / "demo-data")],
+            cwd=tmp_path if INSTALLED else REPO,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

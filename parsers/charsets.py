@@ -14,6 +14,8 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from bs4 import BeautifulSoup
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -167,6 +169,8 @@ _TEXT_CELLS = frozenset(("td", "th"))
 _NO_TEXT = frozenset(("script", "style", "head"))
 _KEEP_SPACE = frozenset(("pre", "textarea"))
 _ASCII_SPACE = " \n\t\x0c\r"
+_PIECES_JOINED = 4096
+_LINES_AT_ONCE = 65536  # characters of text whose lines are tidied at once
 
 
 class _TextOfHtml:
@@ -190,7 +194,14 @@ class _TextOfHtml:
             return
         if not self.kept and not text.strip(_ASCII_SPACE):
             text = "\n" if "\n" in text else " "
-        self.pieces.append(text)
+        self._add(text)
+
+    def _add(self, piece: str) -> None:
+        self.pieces.append(piece)
+        if len(self.pieces) >= _PIECES_JOINED:
+            # a string object per piece costs 50-80 bytes over its text: joined as they come,
+            # a body of short lines stays near its size
+            self.pieces = ["".join(self.pieces)]
 
     def start(self, tag: object, attrib: object) -> None:
         self._flush()
@@ -199,7 +210,7 @@ class _TextOfHtml:
         elif tag in _KEEP_SPACE:
             self.kept += 1
         elif tag == "br" and not self.hidden:
-            self.pieces.append("\n")
+            self._add("\n")
 
     def end(self, tag: object) -> None:
         self._flush()
@@ -210,9 +221,9 @@ class _TextOfHtml:
         if self.hidden:
             return
         if tag in _TEXT_BLOCKS:
-            self.pieces.append("\n")
+            self._add("\n")
         elif tag in _TEXT_CELLS:
-            self.pieces.append("\t")
+            self._add("\t")
 
     def data(self, data: str) -> None:
         self.pending.append(data)
@@ -239,5 +250,15 @@ def html_to_text(html: str) -> str:
         text = read(html)
     except UnicodeEncodeError:  # lone surrogates from bytes the charset could not decode
         text = read(html.encode("utf-8", errors="replace").decode("utf-8"))
-    lines = [line.rstrip().replace("\xa0", " ") for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(_tidy_lines(text))).strip()
+
+
+def _tidy_lines(text: str) -> Iterator[str]:
+    """Each line without its trailing space and with no-break spaces as spaces, the text's lines
+    taken a block at a time so that no list holds a string per line of all of it. A block ends
+    just after a "\n", so no line break (not even "\r\n") is cut in two."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _LINES_AT_ONCE) + 1 or len(text)
+        yield "\n".join(line.rstrip().replace("\xa0", " ") for line in text[start:end].splitlines())
+        start = end

@@ -75,8 +75,11 @@ def read_reply(text: str, html: str = "") -> Reading:
 # -- trimming ----------------------------------------------------------------
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _trim(text: str, signatures: bool) -> Reading:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _LINE_BREAK.split(text)  # one pass: two replaces held two more copies of the text
     kinds = classify_lines(lines)
     keep = [True] * len(kinds)
 

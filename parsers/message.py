@@ -27,8 +27,10 @@ import mailparser
 from parsers.charsets import decode_bytes, decode_header_value, header_text, html_to_text
 
 log = logging.getLogger(__name__)
-# mail-parser logs every part type it does not render; that is noise for us.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# mail-parser logs every part type it does not render, and an ERROR for every encoded word it
+# cannot decode (spam is full of them): noise in an operator's log, and what matters of it is
+# in the message's defects.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ the shapes that used to take minutes or raise, so a regression shows as a failur
 
 from __future__ import annotations
 
+import logging
 import tracemalloc
 import unicodedata
 
@@ -351,3 +352,17 @@ def test_a_megabyte_html_body_of_short_lines_is_read_within_ten_times_its_size()
         tracemalloc.stop()
     assert msg.html.count("确认") == 100_000
     assert peak < 10 * len(raw), f"{peak / len(raw):.1f}x"
+
+
+def test_an_attachment_name_that_cannot_be_decoded_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    # mail-parser logged an ERROR for each such name: spam filled the operator's log with them.
+    raw = (
+        b'From: a@example.test\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="=?UTF-8?B?0JLQsNGI0LUg0YH;0LUg?="\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--b--\r\n"
+    )
+    with caplog.at_level(logging.DEBUG):
+        msg = parse_message(raw)
+    assert [a.data for a in msg.attachments] == [b"\x00\x00\x00"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

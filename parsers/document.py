@@ -217,25 +217,39 @@ class _Builder:
     def __init__(self, builder: TreeBuilder) -> None:
         self._builder = builder
         self._depth = 0
-        self._outer: list[str] = []  # html and body stay open: text after </html> is the page's too
+        self._outer: set[str] = set()  # html and body stay open: text after </html> is the page's too
+        # What the builder has open: a body opened inside another element (<head><ti <body>)
+        # must not make that element's end tag a mismatch.
+        self._open: list[str] = []
+
+    def _start(self, name: str, attrib: dict[str, str]) -> None:
+        self._builder.start(name, attrib)
+        self._open.append(name)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         name = _element_name(tag)
         if name in _OUTER:
             if name not in self._outer:
-                self._outer.append(name)
-                self._builder.start(name, {})
+                self._outer.add(name)
+                if name == "body":  # the body is the page's, whatever head element was left open
+                    while self._open and self._open[-1] != "html":
+                        self._builder.end(self._open.pop())
+                self._start(name, {})
             return
         self._depth += 1
         if self._depth <= MAX_HTML_DEPTH:
-            self._builder.start(name, {k: v for k, v in attrib.items() if k in _KEPT_ATTRIBUTES})
+            self._start(name, {k: v for k, v in attrib.items() if k in _KEPT_ATTRIBUTES})
 
     def end(self, tag: str) -> None:
         name = _element_name(tag)
         if name in _OUTER:
             return
-        if self._depth <= MAX_HTML_DEPTH:
-            self._builder.end(name)
+        if self._depth <= MAX_HTML_DEPTH and name in self._open:
+            while self._open:
+                closed = self._open.pop()
+                self._builder.end(closed)
+                if closed == name:
+                    break
         self._depth -= 1
 
     def data(self, text: str) -> None:
@@ -246,8 +260,8 @@ class _Builder:
             self._builder.comment(text)
 
     def close(self) -> _Element:
-        for name in reversed(self._outer):
-            self._builder.end(name)
+        while self._open:
+            self._builder.end(self._open.pop())
         return self._builder.close()
 
 

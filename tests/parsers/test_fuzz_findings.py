@@ -366,3 +366,14 @@ def test_an_attachment_name_that_cannot_be_decoded_logs_no_error(caplog: pytest.
         msg = parse_message(raw)
     assert [a.data for a in msg.attachments] == [b"\x00\x00\x00"]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_body_opened_inside_an_unclosed_head_element_is_read() -> None:
+    # "<ti  <style>" (bytes deleted from <title>) left an element open in <head>; the body
+    # started inside it, and closing that element raised "end tag mismatch" from the draft reader.
+    html = (
+        "<html>\r\n  <head>\r\n    <ti  <style>\r\n      strong { font-size: 110%; }\r\n    </style>\r\n"
+        "  </ad>\r\n  <body>\r\n    <p>\r\n      <span>会议名称</span>\r\n      <em>Q3规划会</em>\r\n"
+        "    </p>\r\n  </body>\r\n</html>\r\n"
+    )
+    assert [b.text for b in from_html(html).blocks if isinstance(b, Line)] == ["会议名称", "Q3规划会"]

@@ -12,6 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# The suite's property tests draw the same examples on every run, so a clean checkout is green
+# or red for a reason; `HYPOTHESIS_PROFILE=explore` draws new ones to look for cases.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.document import Table, from_html, from_text, normal
+from parsers.document import Table, _is_list, from_html, from_text, normal
 from parsers.message import parse_message
 from parsers.minutes import parse_draft
 from parsers.people import Directory, load_directory
@@ -194,8 +194,9 @@ def test_markdown_tables_read_back_cell_for_cell(rows: list[list[str]]) -> None:
     assert table.rows == [[normal(c).strip() for c in row] for row in rows]
 
 
-@given(rows=grid)
+@given(rows=grid.filter(lambda rows: not _is_list(rows)))
 def test_tab_separated_tables_read_back_cell_for_cell(rows: list[list[str]]) -> None:
+    # Rows of "·<TAB>text" or "1.<TAB>text" are Outlook's lists, not tables (the reader's rule).
     (table,) = [
         b for b in from_text("\n".join("\t".join(row) for row in rows)).blocks if isinstance(b, Table)
     ]

@@ -13,6 +13,8 @@ import email.header
 import re
 from typing import TYPE_CHECKING
 
+from parsers.html_cost import MAX_PARSE_WORK, parse_work, text_by_tags
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -238,7 +240,7 @@ class _TextOfHtml:
 
 def html_to_text(html: str) -> str:
     """The text of the HTML, a line for each block and a tab after each cell, read as lxml
-    parses it (linear, no tree, no depth limit)."""
+    parses it (no tree, no depth limit), or by its tags if that parse would cost too much."""
     from lxml import etree
 
     def read(markup: str) -> str:
@@ -246,10 +248,13 @@ def html_to_text(html: str) -> str:
         parser.feed(markup)
         return str(parser.close())
 
-    try:
-        text = read(html)
-    except UnicodeEncodeError:  # lone surrogates from bytes the charset could not decode
-        text = read(html.encode("utf-8", errors="replace").decode("utf-8"))
+    if parse_work(html) > MAX_PARSE_WORK:
+        text = text_by_tags(html)
+    else:
+        try:
+            text = read(html)
+        except UnicodeEncodeError:  # lone surrogates from bytes the charset could not decode
+            text = read(html.encode("utf-8", errors="replace").decode("utf-8"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(_tidy_lines(text))).strip()
 
 

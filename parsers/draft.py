@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from parsers.charsets import decode_bytes
 from parsers.document import Document, Table, from_docx, from_html, from_text, has_table, looks_like_html
+from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.message import InboundMessage
 
 DRAFT_EXTENSIONS = (".docx", ".md", ".markdown", ".txt", ".html", ".htm")
@@ -51,6 +52,8 @@ def _from_bounded_html(html: str, what: str, limits: DocumentLimits) -> Document
     elements = len(_START_TAG.findall(html))
     if elements > limits.html_elements:
         raise UnsupportedDraft(f"{what} (too many HTML elements: {elements:,})")
+    if parse_work(html) > MAX_PARSE_WORK:
+        raise UnsupportedDraft(f"{what} (HTML elements left open too deep to read)")
     return _bounded(from_html(html), what, limits)
 
 

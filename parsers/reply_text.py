@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from parsers.charsets import html_soup, html_to_text
+from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.quote_lines import classify_lines
 
 _FORWARD = re.compile(r"Forwarded message|转发邮件|Begin forwarded message", re.IGNORECASE)
@@ -184,6 +185,8 @@ def _tidy(lines: list[str], keep: list[bool]) -> str:
 def _without_html_quotes(html: str) -> str:
     from bs4 import Tag
 
+    if parse_work(html) > MAX_PARSE_WORK:
+        return html  # too costly to parse: read by its tags, quotes and all, and trimmed as text
     soup = html_soup(html)  # no deeper than MAX_HTML_DEPTH: removing nested quotes stays linear
     # Outlook puts the quoted mail after a marker: drop the marker and all that follows it.
     for marker in soup.select(

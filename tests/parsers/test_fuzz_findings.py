@@ -7,6 +7,7 @@ the shapes that used to take minutes or raise, so a regression shows as a failur
 from __future__ import annotations
 
 import logging
+import re
 import tracemalloc
 import unicodedata
 
@@ -14,9 +15,12 @@ import pytest
 
 from parsers.charsets import MAX_HTML_DEPTH, decode_bytes, decode_header_value, html_to_text
 from parsers.document import Line, Table, from_html
+from parsers.draft import DEFAULT_LIMITS, UnsupportedDraft, document_from_file
+from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.message import MAX_MIME_DEPTH, parse_message
 from parsers.quote_lines import classify_lines
 from parsers.reply_text import read_reply, visible_text
+from tests.conftest import CORPORA, SAMPLES
 
 
 def test_a_charset_label_naming_a_codec_that_is_no_mail_charset_is_ignored() -> None:
@@ -377,3 +381,38 @@ def test_a_body_opened_inside_an_unclosed_head_element_is_read() -> None:
         "    </p>\r\n  </body>\r\n</html>\r\n"
     )
     assert [b.text for b in from_html(html).blocks if isinstance(b, Line)] == ["会议名称", "Q3规划会"]
+
+
+# libxml2 looks for what an end tag closes down its whole stack: elements left open, then end
+# tags that close none of them, cost depth x end tags (this page: 8 s in html_to_text).
+LEFT_OPEN = "<html><body>" + "<div><p>" * 50_000 + "确认 x" + "</p>" * 50_000 + "</body></html>"
+
+
+def test_a_page_of_elements_left_open_is_read_by_its_tags_instead_of_the_parser() -> None:
+    assert parse_work(LEFT_OPEN) > MAX_PARSE_WORK
+    assert html_to_text(LEFT_OPEN) == "确认 x"
+    reading = read_reply("", LEFT_OPEN)  # an HTML-only reply: no quote search through the tree
+    assert reading.text == "确认 x"
+
+
+def test_an_html_draft_of_elements_left_open_is_refused_before_it_is_parsed() -> None:
+    page = "<html><body>" + "<div><p>" * 15_000 + "确认 x" + "</p>" * 15_000 + "</body></html>"
+    assert len(re.findall("<[a-z]", page)) < DEFAULT_LIMITS.html_elements  # under the count limit
+    with pytest.raises(UnsupportedDraft, match="too deep"):
+        document_from_file("纪要.html", page.encode())
+
+
+def test_the_guard_on_html_cost_leaves_real_pages_to_the_parser() -> None:
+    pages = [(SAMPLES / "draft-zh-tables.html").read_text(encoding="utf-8")]
+    for path in sorted(CORPORA.rglob("*")):
+        if path.is_file() and path.stat().st_size < 2_000_000:
+            html = parse_message(path.read_bytes()).html
+            if html:
+                pages.append(html)
+    # Word's export of a long meeting: 600 rows of a 5-column table, each cell a styled paragraph.
+    row = "<tr>" + '<td><p class="MsoNormal"><span lang="ZH-CN">内容</span><o:p></o:p></p></td>' * 5 + "</tr>"
+    pages.append("<html><body><div class=WordSection1><table>" + row * 600 + "</table></div></body></html>")
+    assert len(pages) > 100
+    worst = max(parse_work(page) for page in pages)
+    assert worst < MAX_PARSE_WORK / 10, worst
+    assert html_to_text(pages[-1]).count("内容") == 3000

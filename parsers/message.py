@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -351,6 +352,11 @@ def _mime_depth(raw: bytes) -> int:
 # In-Reply-To keeps its last ids, the ones nearest this message.
 _FIELD_BYTES = 16 * 1024
 _THREAD_FIELDS = (b"references", b"in-reply-to")
+# One From, To or Cc is the rule (RFC 5322); address parsing is slow, and 838 To fields of 10 KB
+# each took 40 s in the email package and mail-parser.
+_ADDRESS_FIELDS = frozenset((b"from", b"sender", b"reply-to", b"to", b"cc", b"bcc", b"resent-from",
+                             b"resent-sender", b"resent-to", b"resent-cc", b"resent-bcc"))  # fmt: skip
+_SAME_ADDRESS_FIELDS = 4
 
 
 def _whole_characters(cut: bytes) -> bytes:
@@ -365,25 +371,38 @@ def _whole_characters(cut: bytes) -> bytes:
 
 
 def _bounded_fields(raw: bytes) -> tuple[bytes, list[str]]:
-    """The message with each header field cut to _FIELD_BYTES, and what was cut."""
+    """The message with each header field cut to _FIELD_BYTES, no more than _SAME_ADDRESS_FIELDS
+    of one address field, and what was cut."""
     head_end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
     if head_end <= _FIELD_BYTES:
-        return raw, []  # no field can be longer than the whole block
+        return raw, []  # no field can be longer than the whole block, nor many fields cost much
     fields = re.split(rb"\r?\n(?![ \t])", raw[:head_end])
-    if max(map(len, fields)) <= _FIELD_BYTES:
+    names = [field_.partition(b":")[0].strip().lower() for field_ in fields]
+    repeated = Counter(name for name in names if name in _ADDRESS_FIELDS)
+    if max(map(len, fields)) <= _FIELD_BYTES and max(repeated.values(), default=0) <= _SAME_ADDRESS_FIELDS:
         return raw, []
     kept: list[bytes] = []
     cut: list[str] = []
-    for field_ in fields:
+    seen: Counter[bytes] = Counter()
+    for name, field_ in zip(names, fields, strict=True):
+        if name in _ADDRESS_FIELDS:
+            seen[name] += 1
+            if seen[name] > _SAME_ADDRESS_FIELDS:
+                continue
         if len(field_) > _FIELD_BYTES:
-            name = field_.partition(b":")[0].strip()
-            cut.append(f"header {name[:40].decode('ascii', 'replace')} of {len(field_):,} bytes cut")
-            if name.lower() in _THREAD_FIELDS:
+            written = field_.partition(b":")[0].strip()
+            cut.append(f"header {written[:40].decode('ascii', 'replace')} of {len(field_):,} bytes cut")
+            if name in _THREAD_FIELDS:
                 tail = field_[-_FIELD_BYTES:]
-                field_ = name + b": " + tail[tail.find(b"<") :] if b"<" in tail else name + b":"
+                field_ = written + b": " + tail[tail.find(b"<") :] if b"<" in tail else written + b":"
             else:
                 field_ = _whole_characters(field_[:_FIELD_BYTES])
         kept.append(field_)
+    for name, count in repeated.items():
+        if count > _SAME_ADDRESS_FIELDS:
+            cut.append(
+                f"{count - _SAME_ADDRESS_FIELDS:,} more {name.decode('ascii', 'replace')} fields dropped"
+            )
     return b"\r\n".join(kept) + raw[head_end:], cut
 
 

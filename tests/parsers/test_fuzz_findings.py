@@ -432,3 +432,15 @@ def test_hundreds_of_to_fields_are_read_as_the_first_four() -> None:
     assert "796 more to fields dropped" in msg.defects
     assert msg.from_addresses == ("chen.jing@example.test", "mallory@attacker.test")  # still two: no one's
     assert msg.message_id == "to@x.test" and msg.text.strip() == "hi"
+
+
+def test_a_reply_is_read_in_its_first_lines() -> None:
+    # 75,000 lines of a mangled body took 4 s to read as a reply, three times over.
+    from parsers.reply_text import MAX_REPLY_LINES
+
+    text = "确认,没有问题。\n" + "".join(f"第{n}行 乱码\n" for n in range(2, 80_000))
+    reading = read_reply(text)
+    assert reading.text.startswith("确认,没有问题。")
+    assert len(reading.text.splitlines()) == MAX_REPLY_LINES
+    assert f"第{MAX_REPLY_LINES}行" in reading.text and f"第{MAX_REPLY_LINES + 1}行" not in reading.text
+    assert len(visible_text(text).splitlines()) == MAX_REPLY_LINES

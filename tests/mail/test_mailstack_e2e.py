@@ -184,10 +184,14 @@ def test_outbox_waits_while_postfix_is_down_and_drains_when_it_is_back(
         assert status(env)["outbox"] == {"sent": 1}
 
 
-def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
-    stack: MailStack, tmp_path: Path, fast_rules: Path
+def test_with_idle_a_delivered_message_is_picked_up_at_once_not_at_the_next_poll(
+    stack: MailStack, tmp_path: Path
 ) -> None:
-    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(fast_rules)})
+    # Polling once a minute: only IDLE can bring the message in within seconds. How many
+    # milliseconds it takes is bench/latency's to measure (a timed assertion here failed
+    # nothing but a loaded machine).
+    rules = write_rules(tmp_path / "rules.yaml", mailbox={"poll_seconds": 60})
+    env = service_env(tmp_path / "data", {**stack.env(), "MINUTESD_RULES": str(rules)})
     log = tmp_path / "daemon.log"
     with running_daemon(env, log):
         assert wait_until(lambda: "IDLE" in log.read_text(), 15), log.read_text()
@@ -197,10 +201,10 @@ def test_with_idle_a_delivered_message_is_picked_up_within_a_second(
         seen = lambda folder: msg["Message-ID"] in message_ids(stack, "minutes", folder)  # noqa: E731
         assert wait_until(lambda: seen("INBOX") or seen("Processed"), 5)
         delivered = time.monotonic()
-        assert wait_until(lambda: seen("Processed"), 5, interval=0.02)
+        assert wait_until(lambda: seen("Processed"), 20, interval=0.02), log.read_text()
         picked_up = time.monotonic() - delivered
         # Dovecot itself holds IDLE notifications for 500 ms; the rest is ours.
-        assert picked_up < 1.0, f"took {picked_up:.2f} s"
+        assert picked_up < 10.0, f"took {picked_up:.2f} s"
     assert "signal 15" in log.read_text()
 
 

@@ -252,7 +252,7 @@ def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: Ma
             other.append("INBOX", mail_from(stack, "s07", "in the gap").as_bytes())
         started = time.monotonic()
         mailbox.wait(60, lambda: False)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 10.0, "waited for the next check instead of seeing it"
         assert len(mailbox.fetch_new(10)) == 1
     finally:
         mailbox.close()

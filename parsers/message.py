@@ -418,6 +418,8 @@ def _message_from_bytes(raw: bytes) -> Message:
     a part until the part ends (50-80 bytes over each line's text: 10-13x the size of a body of
     short lines). A message of one part gets its body as it is; the rest is fed in pieces, which
     at least keeps the parser from splitting all of it into lines before it starts."""
+    if len(raw) <= _FEED_BYTES:
+        return email.message_from_bytes(raw)  # small: nothing to save, and no header read twice
     split = _single_part(raw)
     if split is not None:
         head, body = split

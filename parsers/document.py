@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from parsers.charsets import MAX_HTML_DEPTH
+from parsers.charsets import MAX_HTML_DEPTH, split_lines
 
 if TYPE_CHECKING:
     from lxml.etree import TreeBuilder, _Element
@@ -64,14 +64,11 @@ _LIST_MARK = re.compile(r"^(?:\d{1,3}[.)、]|[((]\d{1,3}[))]|[·•\-*●▪◦�
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def from_text(text: str) -> Document:
     """Plain text or Markdown: pipe tables and tab-separated runs become tables."""
     doc = Document(source="text")
     text = normal(text)
-    lines = _LINE_BREAK.split(text)  # one pass: two replaces held two more copies of the text
+    lines = split_lines(text)
     i = 0
     tables = 0
     while i < len(lines):

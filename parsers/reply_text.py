@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parsers.charsets import html_soup, html_to_text
+from parsers.charsets import html_soup, html_to_text, split_lines
 from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.quote_lines import classify_lines
 
@@ -76,7 +76,6 @@ def read_reply(text: str, html: str = "") -> Reading:
 # -- trimming ----------------------------------------------------------------
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # A reply is read in its first lines: what people write to us is a few, the minutes they may
 # send back in a reply a few hundred, a long quoted thread a few thousand. 75,000 lines of a
 # mangled body took 4 s to read as a reply.
@@ -84,7 +83,7 @@ MAX_REPLY_LINES = 5000
 
 
 def _trim(text: str, signatures: bool) -> Reading:
-    lines = _LINE_BREAK.split(text)  # one pass: two replaces held two more copies of the text
+    lines = split_lines(text)
     if len(lines) > MAX_REPLY_LINES:
         lines = lines[:MAX_REPLY_LINES]
         text = "\n".join(lines)

@@ -153,28 +153,39 @@ class ImapMailbox:
         self.rules = rules
         self.timeout = timeout
         self._client: IMAPClient | None = None
+        self._watcher: IMAPClient | None = None  # a second session, for the look once IDLE runs
         self.uidvalidity = 0
         self.has_idle = False
         self.has_move = False
 
     # -- connection ----------------------------------------------------------
 
+    def _logged_in(self) -> IMAPClient:
+        server = self.server
+        context = ssl.create_default_context() if server.tls != "none" else None
+        client = IMAPClient(
+            server.host,
+            port=server.port,
+            ssl=server.tls == "ssl",
+            ssl_context=context,
+            timeout=self.timeout,
+        )
+        try:
+            if server.tls == "starttls":
+                client.starttls(context)
+            client.login(server.user or "", server.password or "")
+        except BaseException:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+            raise
+        return client
+
     def connect(self) -> IMAPClient:
         if self._client is not None:
             return self._client
         server = self.server
         try:
-            context = ssl.create_default_context() if server.tls != "none" else None
-            client = IMAPClient(
-                server.host,
-                port=server.port,
-                ssl=server.tls == "ssl",
-                ssl_context=context,
-                timeout=self.timeout,
-            )
-            if server.tls == "starttls":
-                client.starttls(context)
-            client.login(server.user or "", server.password or "")
+            client = self._logged_in()
             capabilities = client.capabilities()
             self.has_idle = b"IDLE" in capabilities
             self.has_move = b"MOVE" in capabilities
@@ -198,13 +209,15 @@ class ImapMailbox:
 
     def close(self) -> None:
         client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            client.logout()
-        except (IMAPClientError, OSError):
-            with contextlib.suppress(IMAPClientError, OSError):
-                client.shutdown()
+        watcher, self._watcher = self._watcher, None
+        for connection in (client, watcher):
+            if connection is None:
+                continue
+            try:
+                connection.logout()
+            except (IMAPClientError, OSError):
+                with contextlib.suppress(IMAPClientError, OSError):
+                    connection.shutdown()
 
     def _guard(self, action: Callable[[IMAPClient], object]) -> object:
         client = self.connect()
@@ -256,18 +269,13 @@ class ImapMailbox:
         limit = min(seconds, self.rules.idle_renew_minutes * 60)
         deadline = time.monotonic() + limit
         try:
-            # Dovecot announces mail delivered before IDLE began only at its next periodic
-            # check, which may be many seconds away: ask now, and skip IDLE if something came.
-            _, pending = client.noop()
-            if _announces_new_mail(pending):
-                return
-            # An announcement that came with an earlier command's answer (the MOVE that filed
-            # the last message) is gone from the client's view, and IDLE will not repeat it: a
-            # bounce delivered then waited for the renewal. Ask the inbox itself.
-            if client.search(["UNDELETED"]):
-                return
             client.idle()
             try:
+                # IDLE announces only what arrives once it runs: Dovecot leaves mail delivered
+                # after our last look and before IDLE unannounced until its periodic check (30 s).
+                # The inbox seen from a second session, now that IDLE runs, closes that gap.
+                if self._inbox_holds_mail():
+                    return
                 while time.monotonic() < deadline and not should_stop():
                     responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
                     if _announces_new_mail(responses):
@@ -281,6 +289,24 @@ class ImapMailbox:
         except (IMAPClientError, OSError, MailboxUnavailable) as exc:
             self.close()
             raise MailboxUnavailable(f"IMAP IDLE: {exc}") from exc
+
+    def _inbox_holds_mail(self) -> bool:
+        """A fresh read-only look at the inbox. A watcher the server dropped while unused (Dovecot
+        logs out a quiet session after 30 minutes) is replaced once before it counts as a failure."""
+        for attempt in (1, 2):
+            try:
+                if self._watcher is None:
+                    self._watcher = self._logged_in()
+                self._watcher.select_folder(self.rules.inbox, readonly=True)
+                return bool(self._watcher.search(["UNDELETED"]))
+            except (IMAPClientError, OSError):
+                watcher, self._watcher = self._watcher, None
+                if watcher is not None:
+                    with contextlib.suppress(IMAPClientError, OSError):
+                        watcher.shutdown()
+                if attempt == 2:
+                    raise
+        return False
 
     def holds(self, message_ids: list[str]) -> set[str]:
         """A search by Message-ID in every folder the service uses, then back to the inbox."""

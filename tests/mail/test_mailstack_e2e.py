@@ -258,6 +258,57 @@ def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: Ma
         mailbox.close()
 
 
+def test_mail_delivered_as_idle_begins_is_not_missed(
+    stack: MailStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dovecot announces in IDLE only what arrives once IDLE runs: a delivery after the last look
+    and before IDLE (the CI recovery test met one) waited for the server's 30 s check."""
+    from service.core.config import ServerSettings, load_rules
+    from service.mail.mailbox import ImapMailbox
+
+    server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
+    mailbox = ImapMailbox(server, load_rules().mailbox)
+    try:
+        assert mailbox.fetch_new(10) == []
+        client = mailbox.connect()
+        idle = client.idle
+
+        def delivered_then_idle() -> object:
+            with imap(stack, "minutes") as other:
+                other.append("INBOX", mail_from(stack, "s07", "as IDLE begins").as_bytes())
+            return idle()
+
+        monkeypatch.setattr(client, "idle", delivered_then_idle)
+        started = time.monotonic()
+        mailbox.wait(60, lambda: False)
+        assert time.monotonic() - started < 10.0, "waited for the server's periodic check"
+        assert len(mailbox.fetch_new(10)) == 1
+    finally:
+        mailbox.close()
+
+
+def test_a_second_session_the_server_dropped_is_replaced_without_a_reconnect(stack: MailStack) -> None:
+    from service.core.config import ServerSettings, load_rules
+    from service.mail.mailbox import ImapMailbox
+
+    server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
+    mailbox = ImapMailbox(server, load_rules().mailbox)
+    try:
+        mailbox.wait(0.5, lambda: False)
+        main = mailbox.connect()
+        assert mailbox._watcher is not None  # the session that looks at the inbox once IDLE runs
+        mailbox._watcher.socket().shutdown(2)  # as a server's autologout leaves it
+        with imap(stack, "minutes") as other:
+            other.append("INBOX", mail_from(stack, "s07", "after the drop").as_bytes())
+        started = time.monotonic()
+        mailbox.wait(60, lambda: False)
+        assert time.monotonic() - started < 10.0
+        assert mailbox.connect() is main, "the main session was dropped and opened again"
+        assert len(mailbox.fetch_new(10)) == 1
+    finally:
+        mailbox.close()
+
+
 def private_stack(**options: object) -> Iterator[MailStack]:
     """A second stack with other server options, for the tests that need them."""
     stack = MailStack(**options).start()  # type: ignore[arg-type]

@@ -47,7 +47,9 @@ def test_after_dovecot_comes_back_a_waiting_message_is_processed_within_5_second
         msg = mail_from(stack, "s05", "after the outage")
         with stack.imap("minutes") as client:
             client.append("INBOX", msg.as_bytes())
-        assert wait_until(lambda: msg["Message-ID"] in message_ids(stack, "minutes", "Processed"), 15)
+        assert wait_until(lambda: msg["Message-ID"] in message_ids(stack, "minutes", "Processed"), 15), (
+            log.read_text()
+        )
         took = time.monotonic() - back
         assert took <= BACK_WITHIN, f"processed {took:.1f} s after Dovecot was back\n{log.read_text()}"
     assert "mailbox reachable again" in log.read_text()

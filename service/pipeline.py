@@ -38,7 +38,7 @@ from service.mail import loops
 from service.mail.bodies import BodyFiles
 from service.mail.outbox import BY_MESSAGE_ID, Outbox, OutgoingMail, move_bodies_to_files, secret_of
 from service.mail.reading import read_message
-from service.mail.render import language_of, render
+from service.mail.render import language_of
 from service.minutes.records import for_readers
 from service.stages import STAGES, assign_items, automatic_policy
 
@@ -187,8 +187,9 @@ class Pipeline:
         if outcome.reply is not None:
             queue_reply(ctx, outcome.reply)
         readers = [for_readers(ctx.directory, None, m) for m in ctx.replies]  # zh-TW readers: Traditional
-        queued = [m.key for m in readers if self.outbox.enqueue(txn, m, ctx.now)]
-        self._note_exchange(ctx, txn, queued, repeatable=outcome.kind != OutcomeKind.REJECTED)
+        sent = [(m, text) for m in readers if (text := self.outbox.queue(txn, m, ctx.now)) is not None]
+        queued = [m.key for m, _ in sent]
+        self._note_exchange(ctx, txn, sent, repeatable=outcome.kind != OutcomeKind.REJECTED)
         txn.put(
             MESSAGES,
             msg.message_id,
@@ -200,9 +201,16 @@ class Pipeline:
         log.info("%s %s from %s: %s", outcome.kind, msg.message_id, msg.from_addr or "?", outcome.reason)
         return Result(msg.message_id, outcome.kind, outcome.reason)
 
-    def _note_exchange(self, ctx: Context, txn: Transaction, queued: list[str], repeatable: bool) -> None:
+    def _note_exchange(
+        self,
+        ctx: Context,
+        txn: Transaction,
+        sent: list[tuple[OutgoingMail, str]],
+        repeatable: bool,
+    ) -> None:
         """What this sender wrote and what we answered them, for stop_loops to count. A refused
-        message is not remembered as a repeat: sending it again after fixing the cause is fine."""
+        message is not remembered as a repeat: sending it again after fixing the cause is fine.
+        The lines remembered are those sent, in the reader's script: an echo comes back in it."""
         sender = ctx.msg.from_addr
         if (
             not sender
@@ -212,9 +220,8 @@ class Pipeline:
             return
         if repeatable:
             loops.note_received(txn, sender, ctx.msg.subject, visible_text(ctx), ctx.now)
-        for mail in ctx.replies:
-            if mail.key in queued and sender.lower() in {a.lower() for a in mail.to}:
-                text, _ = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
+        for mail, text in sent:
+            if sender.lower() in {a.lower() for a in mail.to}:
                 loops.note_answered(txn, sender, ctx.now, text)
 
     def _doc(

@@ -26,9 +26,13 @@ def _doc(txn: Transaction, address: str) -> Doc:
 
 def over_limit(txn: Transaction, address: str, now: datetime, rules: LoopRules) -> str:
     """Why no more answers go to `address` now, or "" when they may."""
-    times = [datetime.fromisoformat(t) for t in _doc(txn, address)["times"]]
-    hour = sum(1 for t in times if now - t < timedelta(hours=1))
-    day = sum(1 for t in times if now - t < timedelta(days=1))
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+    hour = day = 0
+    for stamp in _doc(txn, address)["times"]:
+        moment = datetime.fromisoformat(stamp)
+        if moment > day_ago:
+            day += 1
+            hour += moment > hour_ago
     if hour >= rules.max_answers_per_hour:
         return f"rate limited: {hour} answers to {address} in the last hour"
     if day >= rules.max_answers_per_day:
@@ -67,7 +71,8 @@ def note_received(txn: Transaction, address: str, subject: str, text: str, now: 
 
 def note_answered(txn: Transaction, address: str, now: datetime, sent_text: str) -> None:
     doc = _doc(txn, address)
-    recent = [t for t in doc["times"] if now - datetime.fromisoformat(t) < timedelta(days=1)]
+    day_ago = now - timedelta(days=1)
+    recent = [t for t in doc["times"] if datetime.fromisoformat(t) > day_ago]
     doc["times"] = [*recent, now.isoformat()]
     doc["sent_lines"] = [_hash(line) for line in _lines(sent_text)[:_KEEP_LINES]]
     txn.put(TABLE, address.lower(), doc)

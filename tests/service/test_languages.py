@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from parsers.message import parse_message
+from parsers.vocabulary import simplified as to_simplified
 from service.core.config import load_rules
 from service.mail.bodies import read_body
 from service.pipeline import Pipeline
@@ -332,3 +333,21 @@ def test_mail_for_the_recorder_and_the_host_is_in_their_own_language(tmp_path: P
     subject_tw, text_tw, _ = _read(pipeline, f"{RECORD}:v1:revision-due:host")
     assert "紀要修改已逾期" in subject_tw, subject_tw
     assert "2024年5月" in text_tw and "纪要" not in text_tw
+
+
+def test_an_echo_of_a_traditional_answer_is_known_as_ours(tmp_path: Path) -> None:
+    """The loop guard remembers the lines a zh-TW reader got, in Traditional characters: an
+    auto-responder that sends them back is not answered again."""
+    pipeline = _distributed(tmp_path)
+    before = {d["key"] for d in pipeline.store.all("outbox")}
+    reply = pipeline.process(_mail("zhao.min", f"Re: [{RECORD}] 纪要", "#1 完成", "q1"), "t:q1")
+    assert reply.outcome in ("applied", "rejected"), reply
+    answers = [
+        d for d in pipeline.store.all("outbox")
+        if d["key"] not in before and d["recipients"] == ["zhao.min@example.test"]
+    ]  # fmt: skip
+    assert answers, "zhao.min got no answer"
+    subject, text, _ = _read(pipeline, answers[0]["key"])
+    assert text != to_simplified(text), "the answer is not in Traditional characters"
+    echo = pipeline.process(_mail("zhao.min", f"Re: {subject}", text, "echo1"), "t:echo1")
+    assert echo.outcome == "ignored" and "echoes" in echo.reason, echo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import smtplib
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from service.mail.mailbox import ImapMailbox
 from tests.conftest import (
     SENDERS,
     run_cli,
@@ -239,14 +241,22 @@ def test_the_daemon_reconnects_after_dovecot_restarts_and_a_new_uidvalidity_resc
     assert summary["messages"]["rejected"] == 2
 
 
-def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: MailStack) -> None:
-    """Found in CI: Dovecot tells an IDLE client of earlier deliveries only at its next periodic check."""
+@contextlib.contextmanager
+def service_mailbox(stack: MailStack) -> Iterator[ImapMailbox]:
+    """The daemon's own IMAP mailbox on the service account, without the daemon around it."""
     from service.core.config import ServerSettings, load_rules
-    from service.mail.mailbox import ImapMailbox
 
     server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
     mailbox = ImapMailbox(server, load_rules().mailbox)
     try:
+        yield mailbox
+    finally:
+        mailbox.close()
+
+
+def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: MailStack) -> None:
+    """Found in CI: Dovecot tells an IDLE client of earlier deliveries only at its next periodic check."""
+    with service_mailbox(stack) as mailbox:
         assert mailbox.fetch_new(10) == []
         with imap(stack, "minutes") as other:
             other.append("INBOX", mail_from(stack, "s07", "in the gap").as_bytes())
@@ -254,8 +264,6 @@ def test_mail_delivered_between_the_last_search_and_idle_is_not_missed(stack: Ma
         mailbox.wait(60, lambda: False)
         assert time.monotonic() - started < 10.0, "waited for the next check instead of seeing it"
         assert len(mailbox.fetch_new(10)) == 1
-    finally:
-        mailbox.close()
 
 
 def test_mail_delivered_as_idle_begins_is_not_missed(
@@ -263,12 +271,7 @@ def test_mail_delivered_as_idle_begins_is_not_missed(
 ) -> None:
     """Dovecot announces in IDLE only what arrives once IDLE runs: a delivery after the last look
     and before IDLE (the CI recovery test met one) waited for the server's 30 s check."""
-    from service.core.config import ServerSettings, load_rules
-    from service.mail.mailbox import ImapMailbox
-
-    server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
-    mailbox = ImapMailbox(server, load_rules().mailbox)
-    try:
+    with service_mailbox(stack) as mailbox:
         assert mailbox.fetch_new(10) == []
         client = mailbox.connect()
         idle = client.idle
@@ -283,17 +286,10 @@ def test_mail_delivered_as_idle_begins_is_not_missed(
         mailbox.wait(60, lambda: False)
         assert time.monotonic() - started < 10.0, "waited for the server's periodic check"
         assert len(mailbox.fetch_new(10)) == 1
-    finally:
-        mailbox.close()
 
 
 def test_a_second_session_the_server_dropped_is_replaced_without_a_reconnect(stack: MailStack) -> None:
-    from service.core.config import ServerSettings, load_rules
-    from service.mail.mailbox import ImapMailbox
-
-    server = ServerSettings("127.0.0.1", stack.imap_port, stack.address("minutes"), stack.password, "none")
-    mailbox = ImapMailbox(server, load_rules().mailbox)
-    try:
+    with service_mailbox(stack) as mailbox:
         mailbox.wait(0.5, lambda: False)
         main = mailbox.connect()
         assert mailbox._watcher is not None  # the session that looks at the inbox once IDLE runs
@@ -305,8 +301,6 @@ def test_a_second_session_the_server_dropped_is_replaced_without_a_reconnect(sta
         assert time.monotonic() - started < 10.0
         assert mailbox.connect() is main, "the main session was dropped and opened again"
         assert len(mailbox.fetch_new(10)) == 1
-    finally:
-        mailbox.close()
 
 
 def private_stack(**options: object) -> Iterator[MailStack]:

@@ -131,6 +131,15 @@ def _announces_new_mail(responses: list[Any]) -> bool:
     return any(isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
 
+def _hang_up(client: IMAPClient) -> None:
+    """LOGOUT, or just close the socket when the session is already gone."""
+    try:
+        client.logout()
+    except (IMAPClientError, OSError):
+        with contextlib.suppress(IMAPClientError, OSError):
+            client.shutdown()
+
+
 def _closed_by_peer(client: IMAPClient) -> bool:
     # Peek on a duplicate of the TCP descriptor: TLS sockets refuse MSG_PEEK themselves.
     try:
@@ -211,13 +220,8 @@ class ImapMailbox:
         client, self._client = self._client, None
         watcher, self._watcher = self._watcher, None
         for connection in (client, watcher):
-            if connection is None:
-                continue
-            try:
-                connection.logout()
-            except (IMAPClientError, OSError):
-                with contextlib.suppress(IMAPClientError, OSError):
-                    connection.shutdown()
+            if connection is not None:
+                _hang_up(connection)
 
     def _guard(self, action: Callable[[IMAPClient], object]) -> object:
         client = self.connect()
@@ -301,7 +305,7 @@ class ImapMailbox:
                 return bool(self._watcher.search(["UNDELETED"]))
             except (IMAPClientError, OSError):
                 watcher, self._watcher = self._watcher, None
-                if watcher is not None:
+                if watcher is not None:  # no LOGOUT: on a silently dead link it waits the timeout again
                     with contextlib.suppress(IMAPClientError, OSError):
                         watcher.shutdown()
                 if attempt == 2:

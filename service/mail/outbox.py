@@ -109,7 +109,7 @@ class Outbox:
         if txn.get(TABLE, mail.key) is not None:
             return None
         message_id = self.message_id_for(mail.key)
-        text, html = render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
+        text, html = _rendered(mail)
         raw = self.build(mail, message_id, now, (text, html))
         txn.put(
             TABLE,
@@ -144,7 +144,7 @@ class Outbox:
         self, mail: OutgoingMail, message_id: str, now: datetime, rendered: tuple[str, str] | None = None
     ) -> bytes:
         # The compat32 API: the modern header registry costs about 4 ms a mail in folding alone.
-        text, html = rendered or render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
+        text, html = rendered or _rendered(mail)
         body = MIMEMultipart("alternative")
         body.attach(_text_part(text, "plain"))
         body.attach(
@@ -199,6 +199,10 @@ class _Compat32Smtp(Compat32):
 
 
 SMTP_COMPAT = _Compat32Smtp(linesep="\r\n", max_line_length=78)
+
+
+def _rendered(mail: OutgoingMail) -> tuple[str, str]:
+    return render(mail.template, mail.lang, {**mail.context, "subject": mail.subject})
 
 
 def _text_part(content: str, subtype: str) -> MIMEText:

@@ -35,9 +35,22 @@ def build_mailbox(settings: Settings, rules: Rules, timeout: float = 60.0) -> Ma
 
 def build_transport(settings: Settings, rules: Rules, timeout: float = 30.0) -> Transport:
     if settings.smtp is not None:
-        copy_to = settings.address if rules.outbox.copy_to_self else None
-        return SmtpTransport(settings.smtp, copy_to=copy_to, timeout=timeout)
+        copy_to = (
+            copy_address(settings.address, rules.mailbox.copies_folder) if rules.outbox.copy_to_self else None
+        )
+        return SmtpTransport(
+            settings.smtp, copy_to=copy_to, fallback_copy_to=settings.address, timeout=timeout
+        )
     return MaildirTransport(settings.data_dir / "maildir" / "sent")
+
+
+def copy_address(address: str, copies_folder: str) -> str:
+    """`minutes+Copies@example.com` for a copies folder: a server that files mail by its address
+    extension (Dovecot's lmtp_save_to_detail_mailbox) puts our copies there, not in the inbox."""
+    if not copies_folder:
+        return address
+    local, _, domain = address.rpartition("@")
+    return f"{local}+{copies_folder}@{domain}"
 
 
 @dataclass

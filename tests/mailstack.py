@@ -117,6 +117,7 @@ service pop3-login {{
 recipient_delimiter = +
 protocol lmtp {{
   postmaster_address = postmaster@{domain}
+  lmtp_save_to_detail_mailbox = yes
 }}
 """
 
@@ -192,6 +193,7 @@ class MailStack:
     tls: bool = False  # True: a self-signed certificate, STARTTLS and implicit TLS on both servers
     imaps_port: int = field(default_factory=free_port)
     smtps_port: int = field(default_factory=free_port)
+    refused: tuple[str, ...] = ()  # addresses Postfix refuses at RCPT, as a server would an unknown one
 
     @property
     def certificate(self) -> Path:
@@ -266,6 +268,12 @@ class MailStack:
             postfix_master += (
                 f"127.0.0.1:{self.smtps_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
                 " -o smtpd_tls_security_level=encrypt\n"
+            )
+        if self.refused:
+            refusals = ", ".join(f"{address}=REJECT" for address in self.refused)
+            postfix_main = postfix_main.replace(
+                "smtpd_recipient_restrictions = ",
+                f"smtpd_recipient_restrictions = check_recipient_access inline:{{ {refusals} }}, ",
             )
         if not self.idle:
             dovecot_conf += (

@@ -48,6 +48,9 @@ class MailboxRules(_Strict):
     idle_renew_minutes: float = Field(5, gt=0, lt=29)
     reconnect_backoff_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0])
     fetch_batch: int = Field(200, ge=1)
+    # Where the server files our copies (copy-to-self) when they are sent to `minutes+FOLDER@`:
+    # copies then never pass through the intake. "" sends them to the plain address (the inbox).
+    copies_folder: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
 
 
 class OutboxRules(_Strict):

@@ -198,7 +198,7 @@ class ImapMailbox:
             capabilities = client.capabilities()
             self.has_idle = b"IDLE" in capabilities
             self.has_move = b"MOVE" in capabilities
-            for folder in (self.rules.processed_folder, self.rules.attention_folder):
+            for folder in self._own_folders():
                 if not client.folder_exists(folder):
                     client.create_folder(folder)
             selected = client.select_folder(self.rules.inbox)
@@ -215,6 +215,15 @@ class ImapMailbox:
         self.uidvalidity = uidvalidity
         self._client = client
         return client
+
+    def _own_folders(self) -> list[str]:
+        """The folders the service files into, and the one the server files our copies into."""
+        rules = self.rules
+        return [
+            rules.processed_folder,
+            rules.attention_folder,
+            *([rules.copies_folder] if rules.copies_folder else []),
+        ]
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -317,7 +326,7 @@ class ImapMailbox:
 
         def search(client: IMAPClient) -> set[str]:
             found: set[str] = set()
-            folders = [self.rules.inbox, self.rules.processed_folder, self.rules.attention_folder]
+            folders = [self.rules.inbox, *self._own_folders()]
             try:
                 for folder in folders:
                     if not client.folder_exists(folder):

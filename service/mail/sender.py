@@ -63,10 +63,18 @@ class SmtpTransport:
     own mailbox: the copy's arrival proves the server accepted the mail, which settles a send
     that a crash or a dropped connection left in doubt."""
 
-    def __init__(self, server: ServerSettings, copy_to: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        server: ServerSettings,
+        copy_to: str | None = None,
+        timeout: float = 30.0,
+        fallback_copy_to: str | None = None,
+    ) -> None:
         self.server = server
         self.copy_to = copy_to
         self.timeout = timeout
+        # The plain address, for a server that refuses `copy_to` (it knows no address extension).
+        self.fallback_copy_to = fallback_copy_to
 
     def _client(self) -> aiosmtplib.SMTP:
         tls = self.server.tls
@@ -98,7 +106,9 @@ class SmtpTransport:
                     recipients.append(self.copy_to)
                 on_start(mail)
                 try:
-                    await client.sendmail(mail["sender"], recipients, mail["raw"].encode("ascii"))
+                    refused, _ = await client.sendmail(
+                        mail["sender"], recipients, mail["raw"].encode("ascii")
+                    )
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     codes = [r.code for r in exc.recipients]
                     kind = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
@@ -112,12 +122,26 @@ class SmtpTransport:
                     # The connection broke mid-transaction: the server may have the mail.
                     # It stays in doubt until its copy arrives or the grace period ends.
                     raise InDoubt(str(exc)) from exc
+                if self.copy_to in refused:
+                    self._copy_refused(refused[self.copy_to])
                 on_result(mail, None)
         finally:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+    def _copy_refused(self, answer: object) -> None:
+        """The mail went to its readers; only our copy was refused. Later copies go to the plain
+        address, so a send in doubt can still be settled."""
+        log.warning(
+            "SMTP refused our copy to %s (%s): the server knows no address extension; "
+            "copies now go to %s (see copies_folder in the rules)",
+            self.copy_to,
+            answer,
+            self.fallback_copy_to or "nowhere",
+        )
+        self.copy_to = self.fallback_copy_to
 
     async def check(self) -> str:
         client = await self._connect()

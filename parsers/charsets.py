@@ -241,6 +241,34 @@ class _TextOfHtml:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+# A body longer than this is read up to its first line of binary data (below).
+BINARY_CHECK_CHARACTERS = 65536
+_NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SAMPLE = 4096  # a line is judged by its first characters: one may run for megabytes
+
+
+def until_binary(text: str) -> tuple[str, int]:
+    """A long body up to its first line of binary data, and how many characters were left.
+
+    Bytes that no charset made text (U+FFFD, control characters) in one line of five or more
+    are a file, not words: an attachment a broken boundary spilled into the body, or one sent as
+    text. Read as text it is garbage of four bytes a character that every reader copies; what
+    a person wrote stands before it."""
+    if len(text) <= BINARY_CHECK_CHARACTERS:
+        return text, 0
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        sample = min(end, start + _SAMPLE)
+        if sample - start >= 40:
+            bad = len(_NOT_TEXT.findall(text, start, sample))
+            if bad * 5 >= sample - start:
+                return text[:start].rstrip(), len(text) - start
+        start = end
+    return text, 0
+
+
 def split_lines(text: str) -> list[str]:
     """The text's lines, ended by \r\n, \r or \n (not by the other breaks str.splitlines
     knows), in one pass: replacing the line ends first held two more copies of the text."""

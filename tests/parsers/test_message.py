@@ -120,3 +120,56 @@ def test_a_raw_8bit_display_name_holding_an_address_is_still_one_sender() -> Non
     msg = parse_message(raw)
     assert msg.from_addr == "mallory@attacker.test"
     assert msg.from_addresses == ("mallory@attacker.test",)
+
+
+def _garbage(size: int, seed: int = 7) -> bytes:
+    import random
+
+    return random.Random(seed).randbytes(size).replace(b"\n", b"\x00")
+
+
+def test_a_reply_whose_body_runs_into_binary_data_is_read_up_to_it() -> None:
+    # An attachment a broken boundary spilled into the text part: the words before it are the reply.
+    body = "确认,没问题\n#1 完成\n\n".encode() + b"\n".join(_garbage(200) for _ in range(600))
+    raw = b"From: li.na@example.test\r\nSubject: re\r\nContent-Type: text/plain\r\n\r\n" + body
+    msg = parse_message(raw)
+    assert msg.text == "确认,没问题\n#1 完成"
+    assert any(d.startswith("binary data in a text/plain body") for d in msg.defects)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "会议决定:第三季度的产品规划由王磊负责,8月15日前提交初稿。",
+        "會議決定:第三季度的產品規劃由王磊負責,8月15日前提交初稿。",
+        "The meeting decided that Wang Lei owns the Q3 plan, first draft due 15 August.\t(see table)",
+    ],
+)
+def test_a_long_body_of_words_is_read_whole(line: str) -> None:
+    body = "\n".join(f"{n}. {line}" for n in range(3000))
+    raw = f"From: li.na@example.test\nSubject: long\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
+    msg = parse_message(raw.encode())
+    assert msg.text.strip() == body
+    assert not [d for d in msg.defects if "binary" in d]
+
+
+def test_an_attached_message_keeps_its_text_and_a_body_its_8bit_bytes() -> None:
+    # mail-parser no longer sees the text bodies we read ourselves; what it returns as attachments
+    # (an attached message, with its own text inside, and an attached .txt) must not change.
+    inner = "From: w@example.test\r\nSubject: inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n内层正文 ᐧ\r\n"
+    raw = (
+        "From: li.na@example.test\r\nSubject: outer\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n确认 ᐧ\r\n"
+        '--b1\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="fwd.eml"\r\n\r\n'
+        f"{inner}"
+        '--b1\r\nContent-Type: text/plain; charset=utf-8; name="notes.txt"\r\n'
+        'Content-Disposition: attachment; filename="notes.txt"\r\n\r\n附件文字\r\n'
+        "--b1--\r\n"
+    ).encode()
+    msg = parse_message(raw)
+    assert msg.text.startswith("确认 ᐧ")
+    found = {a.filename: a.data for a in msg.attachments}
+    assert set(found) == {"fwd.eml", "notes.txt"}
+    assert parse_message(found["fwd.eml"]).text.strip() == "内层正文 ᐧ"
+    assert found["notes.txt"].decode().strip() == "附件文字"

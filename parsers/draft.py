@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from parsers.charsets import decode_bytes
+from parsers.charsets import decode_bytes, until_binary
 from parsers.document import Document, Table, from_docx, from_html, from_text, has_table, looks_like_html
 from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.message import InboundMessage
@@ -106,6 +106,8 @@ def document_from_file(name: str, data: bytes, limits: DocumentLimits = DEFAULT_
     if suffix in (".doc", ".pdf", ".xls", ".xlsx", ".png", ".jpg", ".jpeg"):
         raise UnsupportedDraft(suffix)
     text = decode_bytes(data, None).lstrip("\ufeff")
+    if until_binary(text)[1]:
+        raise UnsupportedDraft(f"{suffix or 'text'} (binary data, not text)")
     if suffix in (".html", ".htm") or (suffix not in (".md", ".markdown", ".txt") and looks_like_html(text)):
         return _from_bounded_html(text, suffix, limits)
     return _bounded(from_text(text), suffix, limits)

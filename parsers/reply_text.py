@@ -80,9 +80,14 @@ def read_reply(text: str, html: str = "") -> Reading:
 # send back in a reply a few hundred, a long quoted thread a few thousand. 75,000 lines of a
 # mangled body took 4 s to read as a reply.
 MAX_REPLY_LINES = 5000
+# and in its first characters: 33 lines of 50,000 characters held 14x their size in the readers.
+MAX_REPLY_CHARACTERS = 200_000
 
 
 def _trim(text: str, signatures: bool) -> Reading:
+    if len(text) > MAX_REPLY_CHARACTERS:
+        cut = max(text.rfind("\n", 0, MAX_REPLY_CHARACTERS), 0) or MAX_REPLY_CHARACTERS
+        text = text[:cut]
     lines = split_lines(text)
     if len(lines) > MAX_REPLY_LINES:
         lines = lines[:MAX_REPLY_LINES]

@@ -444,3 +444,27 @@ def test_a_reply_is_read_in_its_first_lines() -> None:
     assert len(reading.text.splitlines()) == MAX_REPLY_LINES
     assert f"第{MAX_REPLY_LINES}行" in reading.text and f"第{MAX_REPLY_LINES + 1}行" not in reading.text
     assert len(visible_text(text).splitlines()) == MAX_REPLY_LINES
+
+
+def test_a_reply_of_few_enormous_lines_is_read_in_its_first_characters() -> None:
+    # 33 lines of 50,000 characters (a fuzzed HTML body read as text) held 14x their size.
+    from parsers.reply_text import MAX_REPLY_CHARACTERS
+
+    text = "确认。\n" + "".join(f"{n}" + "很长的一行" * 10_000 + "\n" for n in range(33))
+    tracemalloc.start()
+    try:
+        reading = read_reply(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reading.text.startswith("确认。")
+    assert len(reading.text) <= MAX_REPLY_CHARACTERS
+    assert peak < 4 * len(text.encode("utf-8")), f"{peak:,} bytes to read {len(text):,} characters"
+
+
+def test_a_text_draft_of_binary_data_is_refused_not_read() -> None:
+    import random
+
+    garbage = random.Random(3).randbytes(300_000)
+    with pytest.raises(UnsupportedDraft, match="binary"):
+        document_from_file("minutes.txt", garbage)

@@ -259,6 +259,42 @@ def _certain_bodies(part: Message) -> list[Message]:
     return [part]
 
 
+def _only_bodies(part: Message) -> bool:
+    """Nothing mail-parser could take for an attachment: multiparts without a sign of one,
+    down to text bodies we read ourselves, and no stray boundary for it to dig parts out of
+    the epilogue with. Most replies are this."""
+    if any(type(d).__name__ == "StartBoundaryNotFoundDefect" for d in part.defects):
+        return False
+    if part.get_content_maintype() == "multipart" and part.is_multipart():
+        children = part.get_payload()
+        return not _attachment_signs(part) and all(
+            isinstance(child, Message) and _only_bodies(child) for child in children
+        )
+    return _certain_bodies(part) == [part]
+
+
+def _part_defects(msg: Message) -> list[str]:
+    """The email package's defects of each part, written as mail-parser writes them."""
+    found: list[str] = []
+    for part in msg.walk():
+        named = [f"{type(d).__name__}: {type(d).__doc__}" for d in part.defects]
+        if named:
+            found.append(str({part.get_content_type(): named}))
+    return found
+
+
+def _attachments_and_defects(msg: Message) -> tuple[tuple[Attachment, ...], list[str]]:
+    if _only_bodies(msg):
+        # mail-parser would find nothing and cost a millisecond a reply doing it.
+        return (), _part_defects(msg)
+    try:
+        mail = _mail_parser_for_attachments(msg)
+        return _attachments(mail), [str(d) for d in mail.defects]
+    except Exception as exc:  # a parser bug must not lose the message: fall back to the stdlib
+        log.debug("mail-parser failed, using the email package alone: %r", exc)
+        return _walk_attachments(msg), [f"mail-parser: {exc!r}"]
+
+
 def _mail_parser_for_attachments(msg: Message) -> mailparser.MailParser:
     """mail-parser for what it is used for here, the attachments. It also decodes and copies
     every text body, which we read ourselves (`_bodies`): a 1.6 MB body cost 14 MB in it. Bodies
@@ -511,14 +547,8 @@ def _parse(raw: bytes) -> InboundMessage:
         defects.append(f"multiparts nested {depth} deep over {lines} lines: only the headers were read")
         return _from_headers(email.message_from_bytes(header_block(raw)), whole, "", "", (), defects)
     msg = _message_from_bytes(raw)
-    try:
-        mail = _mail_parser_for_attachments(msg)
-        attachments = _attachments(mail)
-        defects += [str(d) for d in mail.defects]
-    except Exception as exc:  # a parser bug must not lose the message: fall back to the stdlib
-        log.debug("mail-parser failed, using the email package alone: %r", exc)
-        attachments = _walk_attachments(msg)
-        defects.append(f"mail-parser: {exc!r}")
+    attachments, found = _attachments_and_defects(msg)
+    defects += found
     text, html, binary = _bodies(msg)
     defects += binary
     if not text.strip() and html.strip():

@@ -173,3 +173,51 @@ def test_an_attached_message_keeps_its_text_and_a_body_its_8bit_bytes() -> None:
     assert set(found) == {"fwd.eml", "notes.txt"}
     assert parse_message(found["fwd.eml"]).text.strip() == "内层正文 ᐧ"
     assert found["notes.txt"].decode().strip() == "附件文字"
+
+
+def _reading(raw: bytes) -> tuple[str, str, list[tuple[str, str, bytes, str]]]:
+    msg = parse_message(raw)
+    # mail-parser names an unnamed attached part at random
+    named = [
+        (a.filename if "." not in a.filename[:11] else "", a.content_type, a.data, a.content_id)
+        for a in msg.attachments
+    ]
+    return msg.text, msg.html, named
+
+
+def test_replies_read_without_mail_parser_read_as_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A message of text bodies only skips mail-parser (a millisecond a reply). On every corpus and
+    # sample message, what is read must be what reading it through mail-parser gives.
+    import parsers.message as message
+
+    files = corpus_files() + sorted(SAMPLES.rglob("*.eml"))
+    fast = {path: _reading(path.read_bytes()) for path in files}
+    skipped = sum(message._only_bodies(message._message_from_bytes(path.read_bytes())) for path in files)
+    monkeypatch.setattr(message, "_only_bodies", lambda part: False)
+    slow = {path: _reading(path.read_bytes()) for path in files}
+    assert skipped > len(files) // 3  # the fast path is taken, by most plain replies
+    assert [p for p in files if fast[p] != slow[p]] == []
+
+
+def test_a_plain_reply_is_read_without_mail_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    import parsers.message as message
+
+    def refuse(msg: object) -> None:
+        raise AssertionError("mail-parser was asked")
+
+    monkeypatch.setattr(message, "_mail_parser_for_attachments", refuse)
+    plain = (
+        "From: li.na@example.test\nSubject: 回复: [M-1]\nContent-Type: text/plain; charset=utf-8\n\n确认\n"
+    )
+    assert parse_message(plain.encode()).text.strip() == "确认"
+    alternative = (
+        'From: li.na@example.test\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain; charset=utf-8\n\n同意\n--b\nContent-Type: text/html; charset=utf-8\n\n"
+        "<p>同意</p>\n--b--\n"
+    )
+    assert parse_message(alternative.encode()).text.strip() == "同意"
+    with_file = alternative.replace(
+        "--b--", '--b\nContent-Type: application/pdf; name="e.pdf"\n\n%PDF\n--b--'
+    )
+    # (a failing mail-parser is answered by the email package's own walk, and says so)
+    assert "mail-parser: AssertionError('mail-parser was asked')" in parse_message(with_file.encode()).defects

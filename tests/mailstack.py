@@ -339,6 +339,19 @@ class MailStack:
     def flush_postfix(self) -> None:
         self._quiet(["postqueue", "-c", str(self.root / "postfix/conf"), "-f"], check=False)
 
+    def wait_until_delivered(self, timeout: float = 600.0) -> float:
+        """Seconds until Postfix's queue is empty: what it still delivers costs the next one timed."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            listing = subprocess.run(
+                ["postqueue", "-c", str(self.root / "postfix/conf"), "-j"],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            if listing.returncode == 0 and not listing.stdout.strip():
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise TimeoutError(f"Postfix still delivering after {timeout:.0f} s")
+
     def stop(self) -> None:
         self.stop_postfix()
         self.stop_dovecot()

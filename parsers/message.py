@@ -1,7 +1,8 @@
 """Raw RFC 5322 bytes to a typed message. Pure: no I/O, never raises on bad input.
 
-mail-parser does the MIME walk; `charsets` decodes text with a tolerant policy because
-Chinese mail routinely mislabels its charset.
+The email package does the MIME walk; mail-parser picks the attachments of a message that may
+have some (one of text bodies only never reaches it); `charsets` decodes text with a tolerant
+policy because Chinese mail routinely mislabels its charset.
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Raw RFC 5322 bytes to a typed message. Pure: no I/O, never raises on bad input.
 
-The email package does the MIME walk; mail-parser picks the attachments of a message that may
-have some (one of text bodies only never reaches it); `charsets` decodes text with a tolerant
-policy because Chinese mail routinely mislabels its charset.
+The email package does the MIME walk; `attachments` picks the attachments by mail-parser's rules;
+`charsets` decodes text with a tolerant policy because Chinese mail routinely mislabels its charset.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import email.feedparser
 import email.header
@@ -24,27 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 
-import mailparser
-
+from parsers.attachments import Attachment, attachments_and_defects
 from parsers.charsets import decode_bytes, decode_header_value, header_text, html_to_text, until_binary
 
 log = logging.getLogger(__name__)
-# mail-parser logs every part type it does not render, and an ERROR for every encoded word it
-# cannot decode (spam is full of them): noise in an operator's log, and what matters of it is
-# in the message's defects.
-logging.getLogger("mailparser").setLevel(logging.CRITICAL)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    data: bytes
-    content_id: str = ""  # without <>: an inline part the HTML body shows as cid:…
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -199,116 +179,6 @@ def _bodies(msg: Message) -> tuple[str, str, list[str]]:
             if left:
                 defects.append(f"binary data in a {ctype} body: its last {left:,} characters not read")
     return "\n".join(plain), "\n".join(html), defects
-
-
-def _walk_attachments(msg: Message) -> tuple[Attachment, ...]:
-    found: list[Attachment] = []
-    for part in msg.walk():
-        if part.is_multipart() or part.get_content_disposition() != "attachment":
-            continue
-        try:
-            data = part.get_payload(decode=True)
-        except (AssertionError, ValueError, LookupError):
-            data = None
-        name = decode_header_value(part.get_filename() or "") or "attachment"
-        content_id = str(part.get("Content-ID") or "").strip().strip("<>")
-        found.append(
-            Attachment(name, part.get_content_type(), data if isinstance(data, bytes) else b"", content_id)
-        )
-    return tuple(found)
-
-
-def _attachments(mail: mailparser.MailParser) -> tuple[Attachment, ...]:
-    found: list[Attachment] = []
-    for att in mail.attachments:
-        payload = att.get("payload") or ""
-        try:
-            data = base64.b64decode(payload) if att.get("binary") else str(payload).encode("utf-8")
-        except (binascii.Error, ValueError):
-            data = str(payload).encode("utf-8", errors="replace")
-        name = decode_header_value(att.get("filename") or "") or "attachment"
-        content_id = str(att.get("content-id") or "").strip().strip("<>")
-        found.append(Attachment(name, str(att.get("mail_content_type") or ""), data, content_id))
-    return tuple(found)
-
-
-_ATTACHMENT_SIGNS = ("name", "attachment")  # filename=, name=, name*0*=, and the disposition
-
-
-def _attachment_signs(part: Message) -> bool:
-    """A name, a Content-ID or an attachment disposition anywhere in the part's raw content
-    headers: looser than any reading of them, mail-parser's included."""
-    if part.get("content-id") is not None:
-        return True
-    raw = " ".join(
-        str(v) for k, v in part.raw_items() if k.lower() in ("content-type", "content-disposition")
-    )
-    return any(sign in raw.lower() for sign in _ATTACHMENT_SIGNS)
-
-
-def _certain_bodies(part: Message) -> list[Message]:
-    """The text parts mail-parser cannot take for attachments: reached through multiparts
-    without a sign of an attachment (it copies a container attached whole, children and all),
-    never inside an attached message."""
-    if _attachment_signs(part):
-        return []
-    if part.get_content_maintype() == "multipart" and part.is_multipart():
-        children = part.get_payload()
-        return [body for child in children if isinstance(child, Message) for body in _certain_bodies(child)]
-    if part.is_multipart() or part.get_content_type() not in ("text/plain", "text/html"):
-        return []
-    return [part]
-
-
-def _only_bodies(part: Message) -> bool:
-    """Nothing mail-parser could take for an attachment: multiparts without a sign of one,
-    down to text bodies we read ourselves, and no stray boundary for it to dig parts out of
-    the epilogue with. Most replies are this."""
-    if any(type(d).__name__ == "StartBoundaryNotFoundDefect" for d in part.defects):
-        return False
-    if part.get_content_maintype() == "multipart" and part.is_multipart():
-        children = part.get_payload()
-        return not _attachment_signs(part) and all(
-            isinstance(child, Message) and _only_bodies(child) for child in children
-        )
-    return _certain_bodies(part) == [part]
-
-
-def _part_defects(msg: Message) -> list[str]:
-    """The email package's defects of each part, written as mail-parser writes them."""
-    found: list[str] = []
-    for part in msg.walk():
-        named = [f"{type(d).__name__}: {type(d).__doc__}" for d in part.defects]
-        if named:
-            found.append(str({part.get_content_type(): named}))
-    return found
-
-
-def _attachments_and_defects(msg: Message) -> tuple[tuple[Attachment, ...], list[str]]:
-    if _only_bodies(msg):
-        # mail-parser would find nothing and cost a millisecond a reply doing it.
-        return (), _part_defects(msg)
-    try:
-        mail = _mail_parser_for_attachments(msg)
-        return _attachments(mail), [str(d) for d in mail.defects]
-    except Exception as exc:  # a parser bug must not lose the message: fall back to the stdlib
-        log.debug("mail-parser failed, using the email package alone: %r", exc)
-        return _walk_attachments(msg), [f"mail-parser: {exc!r}"]
-
-
-def _mail_parser_for_attachments(msg: Message) -> mailparser.MailParser:
-    """mail-parser for what it is used for here, the attachments. It also decodes and copies
-    every text body, which we read ourselves (`_bodies`): a 1.6 MB body cost 14 MB in it. Bodies
-    that cannot be attachments are hidden from it while it runs."""
-    # The payload as stored: get_payload() answers a body of 8-bit bytes decoded, not as it is.
-    hidden = [(part, part._payload) for part in _certain_bodies(msg)]  # type: ignore[attr-defined]
-    try:
-        for part, _ in hidden:
-            part.set_payload("")
-        return mailparser.MailParser(msg)
-    finally:
-        for part, payload in hidden:
-            part._payload = payload  # type: ignore[attr-defined]
 
 
 def _failed_recipients(msg: Message) -> tuple[str, ...]:
@@ -548,7 +418,7 @@ def _parse(raw: bytes) -> InboundMessage:
         defects.append(f"multiparts nested {depth} deep over {lines} lines: only the headers were read")
         return _from_headers(email.message_from_bytes(header_block(raw)), whole, "", "", (), defects)
     msg = _message_from_bytes(raw)
-    attachments, found = _attachments_and_defects(msg)
+    attachments, found = attachments_and_defects(msg)
     defects += found
     text, html, binary = _bodies(msg)
     defects += binary

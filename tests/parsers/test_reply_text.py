@@ -120,3 +120,31 @@ def test_reading_never_raises_and_only_removes_lines(body: str) -> None:
     reading = read_reply(body)
     source_lines = {line.strip() for line in body.replace("\r", "\n").split("\n")}
     assert all(line.strip() in source_lines for line in reading.text.split("\n"))
+
+
+def test_html_with_nothing_quoted_keeps_its_lines_however_deep() -> None:
+    # HTML with no sign of a quote container is not made into a tree (about 250 bytes a tag:
+    # a 25 KB body of nested tags took 3.3 MB). It is read as it is, so lines nested deeper
+    # than the tree's limit of 100 levels are no longer run together.
+    depth = 200
+    html = (
+        "<html><body>" + "<span>" * depth + "#1 完成<br>#2 进度 50%<table><tr><td>a</td><td>b</td></tr></table>"
+        + "</span>" * depth + "<p>王磊</p></body></html>"
+    )  # fmt: skip
+    assert read_reply("", html).text.splitlines()[:2] == ["#1 完成", "#2 进度 50%a\tb"]
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        '<BLOCKQUOTE TYPE="cite">{}</BLOCKQUOTE>',
+        '<DIV CLASS="gmail_quote">{}</DIV>',
+        '<div id="divRplyFwdMsg"><b>From:</b> 会议纪要助手</div><div>{}</div>',
+        '<div style="BORDER-TOP: solid #E1E1E1 1.0pt"><b>发件人:</b> 会议纪要助手 {}</div>',
+    ],
+)
+def test_quote_containers_in_any_letter_case_are_still_taken_out(container: str) -> None:
+    html = "<html><body><p>不同意，第三条要改</p>" + container.format("<p>请回复确认</p>") + "</body></html>"
+    reading = read_reply("", html)
+    assert "不同意" in reading.text
+    assert "确认" not in reading.text

@@ -112,8 +112,13 @@ def _utf8(text: str) -> bytes:
         return text.encode("utf-8", errors="replace")
 
 
+def _boundary_lost_in(part: Message) -> bool:
+    """The part's multipart boundary never starts: mail-parser digs parts out of its epilogue."""
+    return any(type(d).__name__ == "StartBoundaryNotFoundDefect" for d in part.defects)
+
+
 def _lost_boundary(msg: Message) -> bool:
-    return any(type(d).__name__ == "StartBoundaryNotFoundDefect" for part in msg.walk() for d in part.defects)
+    return any(_boundary_lost_in(part) for part in msg.walk())
 
 
 def _walk_attachments(msg: Message) -> tuple[Attachment, ...]:
@@ -178,7 +183,7 @@ def _certain_bodies(part: Message) -> list[Message]:
 def _only_bodies(part: Message) -> bool:
     """Nothing that could be an attachment: multiparts without a sign of one, down to text
     bodies, and no lost boundary. Most replies are this."""
-    if any(type(d).__name__ == "StartBoundaryNotFoundDefect" for d in part.defects):
+    if _boundary_lost_in(part):
         return False
     if part.get_content_maintype() == "multipart" and part.is_multipart():
         children = part.get_payload()

@@ -193,23 +193,18 @@ def _tidy(lines: list[str], keep: list[bool]) -> str:
 # -- HTML ---------------------------------------------------------------------
 
 
-# Every name the quote containers below are found by, in lower case: HTML with none of them
-# anywhere has nothing to drop, and is not made into a tree (about 250 bytes a tag).
+# Outlook puts the quoted mail after one of these: the marker and all that follows it go.
+_HTML_REPLY_MARKERS = ("div#divRplyFwdMsg", "div#appendonsend", "hr#stopSpelling", "div.OutlookMessageHeader")
+_BORDER_TOP = "border-top"  # Outlook's header block of the quoted mail: a div with a top border
+
+# Every name the containers above are found by (the selector's class, id or tag), in lower case:
+# HTML with none of them anywhere has nothing to drop, and is not made into a tree (about 250
+# bytes a tag). Derived from the selectors, so a container added there is looked for here too.
 _HTML_QUOTE_SIGNS = (
-    "blockquote",
-    "gmail_quote",
-    "gmail_extra",
-    "moz-cite-prefix",
-    "yahoo_quoted",
-    "divrplyfwdmsg",
-    "appendonsend",
-    "outlookmessageheader",
-    "isforwardcontent",
-    "qqmailsignature",
-    "ntes-mailmaster-quote",
-    "isreplycontent",
-    "stopspelling",
-    "border-top",
+    *sorted(
+        {re.split(r"[.#]", selector)[-1].lower() for selector in _HTML_REPLY_MARKERS + _HTML_QUOTE_SELECTORS}
+    ),
+    _BORDER_TOP,
 )
 
 
@@ -226,10 +221,7 @@ def _without_html_quotes(html: str) -> str:
     if not _may_quote(html):
         return html
     soup = html_soup(html)  # no deeper than MAX_HTML_DEPTH: removing nested quotes stays linear
-    # Outlook puts the quoted mail after a marker: drop the marker and all that follows it.
-    for marker in soup.select(
-        "div#divRplyFwdMsg, div#appendonsend, hr#stopSpelling, div.OutlookMessageHeader"
-    ):
+    for marker in soup.select(", ".join(_HTML_REPLY_MARKERS)):
         for sibling in list(marker.find_all_next()):
             if isinstance(sibling, Tag):
                 sibling.decompose()
@@ -239,7 +231,7 @@ def _without_html_quotes(html: str) -> str:
             node.decompose()
     for node in soup.find_all("div"):
         style = str(node.get("style", "")).replace(" ", "").lower()
-        if "border-top:solid" in style and re.search(r"(From|发件人|寄件者)\s*[:：]", node.get_text()):
+        if f"{_BORDER_TOP}:solid" in style and re.search(r"(From|发件人|寄件者)\s*[:：]", node.get_text()):
             for sibling in list(node.find_all_next()):
                 if isinstance(sibling, Tag):
                     sibling.decompose()

@@ -275,6 +275,16 @@ def split_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
+def iter_lines(text: str, end: int | None = None) -> Iterator[str]:
+    """The lines of split_lines(text[:end]), one at a time, without that copy or the list."""
+    end = len(text) if end is None else end
+    start = 0
+    for line_break in _LINE_BREAK.finditer(text, 0, end):
+        yield text[start : line_break.start()]
+        start = line_break.end()
+    yield text[start:end]
+
+
 def html_to_text(html: str) -> str:
     """The text of the HTML, a line for each block and a tab after each cell, read as lxml
     parses it (no tree, no depth limit), or by its tags if that parse would cost too much."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
-from parsers.charsets import html_soup, html_to_text, split_lines
+from parsers.charsets import html_soup, html_to_text, iter_lines
 from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.quote_lines import classify_lines
 
@@ -85,13 +86,15 @@ MAX_REPLY_CHARACTERS = 200_000
 
 
 def _trim(text: str, signatures: bool) -> Reading:
-    if len(text) > MAX_REPLY_CHARACTERS:
-        cut = max(text.rfind("\n", 0, MAX_REPLY_CHARACTERS), 0) or MAX_REPLY_CHARACTERS
-        text = text[:cut]
-    lines = split_lines(text)
+    end = len(text)
+    if end > MAX_REPLY_CHARACTERS:
+        end = max(text.rfind("\n", 0, MAX_REPLY_CHARACTERS), 0) or MAX_REPLY_CHARACTERS
+    # The lines are cut out of the text itself: a copy of the first characters beside them
+    # was one more copy of a body that holds four bytes a character.
+    lines = list(islice(iter_lines(text, end), MAX_REPLY_LINES + 1))
     if len(lines) > MAX_REPLY_LINES:
-        lines = lines[:MAX_REPLY_LINES]
-        text = "\n".join(lines)
+        del lines[MAX_REPLY_LINES:]
+        text, end = "\n".join(lines), None
     kinds = classify_lines(lines)
     keep = [True] * len(kinds)
 
@@ -101,7 +104,7 @@ def _trim(text: str, signatures: bool) -> Reading:
 
     if "t" not in kinds:
         # Nothing but quotes: it is all the person sent, so show it rather than nothing.
-        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text.strip(), "")
+        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text[:end].strip(), "")
 
     # Where the person's own text starts and ends, so no line asks the whole list again.
     first_text, last_text = kinds.index("t"), len(kinds) - 1 - kinds[::-1].index("t")

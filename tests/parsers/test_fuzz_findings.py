@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import tracemalloc
 import unicodedata
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from parsers.charsets import MAX_HTML_DEPTH, decode_bytes, decode_header_value, html_to_text
-from parsers.document import Line, Table, from_html
+from parsers.charsets import (
+    MAX_HTML_DEPTH,
+    decode_bytes,
+    decode_header_value,
+    html_to_text,
+    iter_lines,
+    split_lines,
+)
+from parsers.document import Line, Table, from_html, normal
 from parsers.draft import DEFAULT_LIMITS, UnsupportedDraft, document_from_file
 from parsers.html_cost import MAX_PARSE_WORK, parse_work
 from parsers.message import MAX_MIME_DEPTH, parse_message
@@ -468,3 +479,70 @@ def test_a_text_draft_of_binary_data_is_refused_not_read() -> None:
     garbage = random.Random(3).randbytes(300_000)
     with pytest.raises(UnsupportedDraft, match="binary"):
         document_from_file("minutes.txt", garbage)
+
+
+def _peak(call: Callable[[], object]) -> int:
+    call()  # imports and caches are no part of the cost
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# One character outside the Basic Multilingual Plane makes Python hold the whole text at four
+# bytes a character: each copy of such a body costs four times its UTF-8 size.
+_WIDE_BODY = "".join(f"第{n}行：讨论内容 Ｆｕｌｌ－ｗｉｄｔｈ ok\n" for n in range(6000)) + "😀\n"
+
+
+def test_a_long_text_draft_is_read_without_a_whole_normalized_copy_beside_its_lines() -> None:
+    from parsers.document import from_text
+
+    doc = from_text(_WIDE_BODY)
+    assert sum(isinstance(block, Line) for block in doc.blocks) == 6001
+    assert "Full-width" in doc.blocks[0].text  # still NFKC, line by line
+    # 2.2x the text's own size (its lines and their Lines); with a normalized copy of the
+    # whole text beside them and a dict in each Line it was 3.6x.
+    assert _peak(lambda: from_text(_WIDE_BODY)) < 2.8 * sys.getsizeof(_WIDE_BODY)
+
+
+def test_a_reply_longer_than_is_read_holds_no_copy_of_its_first_characters() -> None:
+    from parsers.reply_text import MAX_REPLY_CHARACTERS
+
+    text = _WIDE_BODY * 5
+    assert len(text) > MAX_REPLY_CHARACTERS
+    reading = visible_text(text)
+    assert reading.startswith("第0行") and len(reading) <= MAX_REPLY_CHARACTERS
+    assert reading == visible_text(text[: text.rfind("\n", 0, MAX_REPLY_CHARACTERS)])
+    # The lines and the visible text are each about one copy of what is read (1.6x in all);
+    # a copy of the first 200,000 characters beside them made it 2.3x.
+    read = sys.getsizeof(text[:MAX_REPLY_CHARACTERS])
+    assert _peak(lambda: visible_text(text)) < 2.0 * read
+
+
+_LINES_OF = st.lists(
+    st.sampled_from(["\r", "\n", "\r\n", "a", "確", "Ａ", "\u0301", "ｶ", "\u3099", "😀", " "])
+).map("".join)
+
+
+@given(_LINES_OF, st.integers(min_value=0, max_value=40))
+def test_lines_cut_out_of_the_text_are_the_lines_of_its_first_characters(text: str, end: int) -> None:
+    assert list(iter_lines(text, end)) == split_lines(text[:end])
+    assert list(iter_lines(text)) == split_lines(text)
+
+
+@given(_LINES_OF)
+def test_normalizing_line_by_line_gives_the_lines_of_the_normalized_text(text: str) -> None:
+    # Combining marks and half-width kana at a line's start cannot join the line above.
+    assert [normal(line) for line in iter_lines(text)] == split_lines(normal(text))
+
+
+def test_the_language_is_chinese_from_the_fourth_cjk_character_in_lines_or_cells() -> None:
+    from parsers.assembly import language_of
+    from parsers.document import Document
+
+    three = Document([Line("Minutes 会", 1), Table([["owner", "纪要"]], 1)])
+    assert language_of(three) == "en"
+    four = Document([*three.blocks, Line("Notes: 王", 2)])
+    assert language_of(four) == "zh"

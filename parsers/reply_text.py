@@ -86,15 +86,16 @@ MAX_REPLY_CHARACTERS = 200_000
 
 
 def _trim(text: str, signatures: bool) -> Reading:
-    end = len(text)
-    if end > MAX_REPLY_CHARACTERS:
-        end = max(text.rfind("\n", 0, MAX_REPLY_CHARACTERS), 0) or MAX_REPLY_CHARACTERS
+    read_to = len(text)
+    if read_to > MAX_REPLY_CHARACTERS:
+        read_to = max(text.rfind("\n", 0, MAX_REPLY_CHARACTERS), 0) or MAX_REPLY_CHARACTERS
     # The lines are cut out of the text itself: a copy of the first characters beside them
     # was one more copy of a body that holds four bytes a character.
-    lines = list(islice(iter_lines(text, end), MAX_REPLY_LINES + 1))
+    lines = list(islice(iter_lines(text, read_to), MAX_REPLY_LINES + 1))
     if len(lines) > MAX_REPLY_LINES:
         del lines[MAX_REPLY_LINES:]
-        text, end = "\n".join(lines), None
+        text = "\n".join(lines)
+        read_to = len(text)
     kinds = classify_lines(lines)
     keep = [True] * len(kinds)
 
@@ -104,7 +105,7 @@ def _trim(text: str, signatures: bool) -> Reading:
 
     if "t" not in kinds:
         # Nothing but quotes: it is all the person sent, so show it rather than nothing.
-        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text[:end].strip(), "")
+        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text[:read_to].strip(), "")
 
     # Where the person's own text starts and ends, so no line asks the whole list again.
     first_text, last_text = kinds.index("t"), len(kinds) - 1 - kinds[::-1].index("t")

@@ -6,7 +6,6 @@ that every finding can point at the line or the table row of the original.
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -398,34 +397,27 @@ def _span(value: object) -> int:
 
 
 def from_docx(data: bytes) -> Document:
-    import docx
-    from docx.table import Table as DocxTable
-    from docx.text.paragraph import Paragraph
+    from parsers import word
 
-    document = docx.Document(io.BytesIO(data))
     doc = Document(source="docx")
     paragraphs = tables = 0
-    for item in document.iter_inner_content():
-        if isinstance(item, Paragraph):
+    for item in word.read_docx(data):
+        if isinstance(item, word.Paragraph):
             text = normal(item.text).strip()
             if not text:
                 continue
             paragraphs += 1
-            style = (item.style.name if item.style is not None else "") or ""
-            heading = style.startswith(("Heading", "Title")) or style.startswith("标题")
+            heading = item.style.startswith(("Heading", "Title")) or item.style.startswith("标题")
             for piece in text.split("\n"):
                 if piece.strip():
                     doc.blocks.append(Line(piece.strip(), paragraphs, heading))
-        elif isinstance(item, DocxTable):
+        else:
             tables += 1
             rows = []
             for row in item.rows:
                 # A merged cell repeats itself across its span, across and down: the grid stays
                 # whole, so a two-level header and a department merged over two items line up.
-                cells = [
-                    normal("\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
-                    for cell in row.cells
-                ]
+                cells = [normal("\n".join(t.strip() for t in cell if t.strip())) for cell in row]
                 if any(cells):
                     rows.append(cells)
             doc.blocks.append(Table(rows, tables, paragraphs + 1))

@@ -782,7 +782,7 @@ class Chain:
             "date (received day)", lambda: msg.date.astimezone(self.rules.tz).date() if msg.date else None
         )
         for label, part in (
-            ("draft", lambda: own_part(msg)),
+            ("draft", lambda: own_part(msg, read=(lambda: visible) if reading else None)),
             ("draft on a record", lambda: own_part(msg, text)),
         ):
             own = stage(f"{label}: own_part", part)

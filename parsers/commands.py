@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from parsers.command_args import TRIM, after_label, blocked, delay, with_
 from parsers.command_types import Command, CommandReading, CommandWords, Problem, Verb
-from parsers.vocabulary import simplified
+from parsers.vocabulary import simplified, simplified_text
 
 _BULLET = re.compile(r"^\s*(?:[-*•·●▪]\s*)?")  # never ">": a quoted line is not a command
 _ITEM_REF = re.compile(
@@ -58,7 +58,7 @@ def read_commands(text: str, words: CommandWords, reply_day: date) -> CommandRea
 
 def read_line(line: str, words: CommandWords, reply_day: date) -> Command | None:
     # NFKC before anything: ＃ and full-width digits become # and digits.
-    folded = simplified(_BULLET.sub("", line, count=1)).strip()
+    folded = simplified_text(_BULLET.sub("", line, count=1)).strip()
     if not folded:
         return None
     record, item, after_ref = _item_reference(folded)

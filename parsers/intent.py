@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
-from parsers.vocabulary import simplified
+from parsers.vocabulary import simplified_text
 
 
 class Intent(StrEnum):
@@ -216,7 +216,7 @@ def _span(tokens: list[tuple[Tag, str]], i: int) -> str:
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _EMOJI_NOISE.sub("", text).replace("’", "'").replace("‘", "'")
-    return simplified(text).lower()
+    return simplified_text(text).lower()
 
 
 def _without(body: str, disclaimers: tuple[str, ...], own_mail: tuple[str, ...]) -> str:

@@ -20,7 +20,7 @@ from parsers.document import Document, Line, Table
 from parsers.items import ItemReader
 from parsers.model import AgendaTopic, Minutes, Place
 from parsers.people import Directory, Person
-from parsers.vocabulary import Vocabulary, simplified, strip_numbering
+from parsers.vocabulary import Vocabulary, simplified_text, strip_numbering
 
 _HEADING_NUMBER = re.compile(r"^\s*(?:[((]?[一二三四五六七八九十]+[))、.]|#+)\s*")
 _LIST_NUMBER = re.compile(r"^\s*(?:\d+[、.)]|[((]\d+[))]|[-*•·●▪])\s*")
@@ -108,7 +108,7 @@ class _Reader:
         place = self.line_place(line.number)
         if not self.title_line and not self.fields and not self.section:
             self.title_line = text
-        sentence = _SENTENCE_ITEM.match(simplified(text))
+        sentence = _SENTENCE_ITEM.match(simplified_text(text))
         if sentence:
             self.sentence_items.append((int(sentence.group(1)), sentence.group(2), place))
             self.pending_field = ""
@@ -163,7 +163,7 @@ class _Reader:
         elif self.section == "items":
             # Never drop silently what may be an action item: the recorder is told it was not read.
             self.unread_item_lines.append((content, place))
-        elif re.match(r"^(?:下次会议|下次會議|next meeting)", simplified(content), re.I):
+        elif re.match(r"^(?:下次会议|下次會議|next meeting)", simplified_text(content), re.I):
             self.next_meeting_text.append(content)
 
     # -- tables ----------------------------------------------------------------

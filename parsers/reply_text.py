@@ -140,6 +140,10 @@ def _trim(text: str, signatures: bool) -> Reading:
             drop(index, index + 1)
         index += 1
 
+    if all(keep) and "\r" not in text[:read_to]:
+        # Nothing taken away, and the lines joined again would be the text itself: the text is
+        # the reading, not a copy of it (a long body with nothing quoted was held twice).
+        return Reading(text[:read_to].strip(), "")
     removed = "\n".join(line for line, flag in zip(lines, keep, strict=True) if not flag).strip()
     return Reading(_tidy(lines, keep), removed)
 

@@ -130,7 +130,8 @@ class Letter:
         quoted minutes table, and a 確認 above it is an answer, not a revised draft.
         """
         visible = self.text if self.match.record is not None else None
-        return parse_message_draft(own_part(self.ctx.msg, visible), self.ctx.rules, self.ctx.directory)
+        own = own_part(self.ctx.msg, visible, read=lambda: visible_text(self.ctx))
+        return parse_message_draft(own, self.ctx.rules, self.ctx.directory)
 
     @property
     def is_reply(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from parsers.document import has_table
@@ -65,11 +66,15 @@ def _has_document(msg: InboundMessage) -> bool:
 DRAFT_FILES = (".docx", ".md", ".txt", ".html", ".htm")
 
 
-def own_part(msg: InboundMessage, visible: str | None = None) -> InboundMessage:
+def own_part(
+    msg: InboundMessage, visible: str | None = None, read: Callable[[], str] | None = None
+) -> InboundMessage:
     """The message with only what the person wrote, so a quoted earlier draft is not read.
 
     `visible` is the reply's own text when the message answers a record: then an HTML part
-    (which holds the quoted minutes table of an Outlook reply) is never read.
+    (which holds the quoted minutes table of an Outlook reply) is never read. `read` gives
+    read_reply(msg.text, msg.html).text if the caller has it already: a second reading of a
+    long body was one more copy of it.
     """
     if _has_document(msg):
         return msg
@@ -77,7 +82,9 @@ def own_part(msg: InboundMessage, visible: str | None = None) -> InboundMessage:
         return dataclasses.replace(msg, text=visible, html="")
     if has_table(msg.html) or not msg.text.strip():
         return msg  # a draft pasted from Word: its tables are in the HTML part
-    return dataclasses.replace(msg, text=read_reply(msg.text).text, html="")
+    # With a text part, read_reply reads it and never the HTML: the caller's reading is this one.
+    own = read() if read is not None else read_reply(msg.text).text
+    return dataclasses.replace(msg, text=own, html="")
 
 
 def looks_like_minutes(minutes: Minutes) -> bool:

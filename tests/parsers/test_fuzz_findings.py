@@ -315,11 +315,11 @@ def test_text_with_nothing_traditional_skips_the_converter_and_keeps_its_result(
         "頭髮與發展", "ＡＢＣ　全角", "完成 #2 附件見後", "已經改成：週五前交付",
     ] + [rng.randbytes(120).decode(codec, errors="replace") for codec in ("gb18030", "big5") for _ in range(300)]  # fmt: skip
     for line in lines:
-        vocabulary.simplified.cache_clear()
+        vocabulary._simplified_short.cache_clear()
         assert vocabulary.simplified(line) == reference.convert(unicodedata.normalize("NFKC", line)), line
 
     converter, _ = vocabulary._t2s()
-    vocabulary.simplified.cache_clear()
+    vocabulary._simplified_short.cache_clear()
 
     def refuse(text: str) -> str:
         raise AssertionError(f"converter called on {text!r}")
@@ -327,7 +327,7 @@ def test_text_with_nothing_traditional_skips_the_converter_and_keeps_its_result(
     monkeypatch.setattr(converter, "convert", refuse)
     assert vocabulary.simplified("会议纪要没有问题，我确认。" * 50) == "会议纪要没有问题,我确认。" * 50
     assert vocabulary.simplified("Confirmed, no changes — 王磊") == "Confirmed, no changes — 王磊"
-    vocabulary.simplified.cache_clear()
+    vocabulary._simplified_short.cache_clear()
 
 
 def test_an_html_draft_is_read_whole_from_lxml_events_with_words_own_names_and_text_after_the_page() -> None:
@@ -546,3 +546,37 @@ def test_the_language_is_chinese_from_the_fourth_cjk_character_in_lines_or_cells
     assert language_of(three) == "en"
     four = Document([*three.blocks, Line("Notes: 王", 2)])
     assert language_of(four) == "zh"
+
+
+def test_free_text_is_simplified_as_labels_are_but_only_short_texts_are_cached() -> None:
+    from parsers import vocabulary
+
+    vocabulary._simplified_short.cache_clear()
+    line = "會議紀要已經確認，沒有問題。" * 20
+    assert (
+        vocabulary.simplified_text(line) == vocabulary.simplified(line) == "会议纪要已经确认,没有问题。" * 20
+    )
+    assert vocabulary._simplified_short.cache_info().currsize == 0  # a long text is never kept
+    assert vocabulary.simplified("負責人") == vocabulary.simplified_text("負責人") == "负责人"
+    assert vocabulary._simplified_short.cache_info().currsize == 1
+
+
+def test_a_reply_with_nothing_to_take_away_is_its_own_text_not_a_copy() -> None:
+    text = "".join(f"第{n}行：进度正常,本周五前完成。\n" for n in range(3000)).strip()
+    assert read_reply(text).text is text
+    assert read_reply(text.replace("\n", "\r\n")).text == text  # line ends are still made \n
+    quoted = text + "\n\n在 2024-05-21,会议纪要助手 <minutes@example.test> 写道:\n> 您的行动项\n"
+    assert read_reply(quoted).text == text
+
+
+def test_a_draft_reads_the_same_with_the_reply_reading_given_as_without_it() -> None:
+    from service.minutes.drafts import own_part
+
+    messages = [parse_message(path.read_bytes()) for path in sorted((SAMPLES / "replies").glob("*.eml"))]
+    messages += [parse_message(path.read_bytes()) for path in sorted(CORPORA.rglob("*.eml"))[:400]]
+    with_text = 0
+    for msg in messages:
+        given = own_part(msg, read=lambda msg=msg: read_reply(msg.text, msg.html).text)
+        assert given == own_part(msg)
+        with_text += given.text != msg.text
+    assert with_text >= 20  # the reading given was used, and changed the text, that often

@@ -140,7 +140,7 @@ def _trim(text: str, signatures: bool) -> Reading:
             drop(index, index + 1)
         index += 1
 
-    if all(keep) and "\r" not in text[:read_to]:
+    if all(keep) and text.find("\r", 0, read_to) < 0:
         # Nothing taken away, and the lines joined again would be the text itself: the text is
         # the reading, not a copy of it (a long body with nothing quoted was held twice).
         return Reading(text[:read_to].strip(), "")

@@ -59,7 +59,7 @@ def _t2s() -> _Converter:
 # Labels, names, cells and dates come back in draft after draft: they are cached. The lines of
 # replies and drafts seldom do, and caching every text read held up to 65,536 lines of any
 # length for the life of the daemon (one 300 KB message left 2.7 MB behind); they are read
-# with simplified_text, and the cache keeps short texts only (at most about 7 MB).
+# with simplified_text, and the cache keeps short texts only (at most about 8 MB).
 CACHED_CHARACTERS = 100
 CACHED_TEXTS = 8192
 

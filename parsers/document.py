@@ -81,6 +81,7 @@ def from_text(text: str) -> Document:
             while i < len(lines) and (_PIPE_ROW.match(lines[i]) or _PIPE_RULE.match(lines[i])):
                 if not _PIPE_RULE.match(lines[i]):
                     rows.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
+                lines[i] = ""  # its cells are its copy; nothing looks back at it
                 i += 1
             tables += 1
             doc.blocks.append(Table(rows, tables, start + 1, "markdown"))
@@ -90,6 +91,7 @@ def from_text(text: str) -> Document:
             rows = []
             while i < len(lines) and "\t" in lines[i].strip():
                 rows.append([c.strip() for c in lines[i].strip().split("\t")])
+                lines[i] = ""
                 i += 1
             if _is_list(rows):
                 # Outlook's numbered and bulleted lists: "1.<TAB>text", "·<TAB>text", not a table.

@@ -932,7 +932,11 @@ def _memory_check(
         )  # fmt: skip
 
 
-def fuzz_parsers(count: int, seed: int, seeds: list[Seed], progress: bool = True) -> ParserReport:
+def fuzz_parsers(
+    count: int, seed: int, seeds: list[Seed], progress: bool = True, memory_from: int = 0
+) -> ParserReport:
+    """`memory_from`: also measure the memory of every message of at least that many bytes
+    (0: only the sample, every 100th, the slowest and those after which RSS jumped)."""
     rng = random.Random(seed)
     chain = Chain()
     report = ParserReport()
@@ -980,7 +984,7 @@ def fuzz_parsers(count: int, seed: int, seeds: list[Seed], progress: bool = True
             heapq.heappush(slowest, item)
         elif elapsed > slowest[0][0]:
             heapq.heapreplace(slowest, item)
-        if n % 100 == 0 or _maxrss() - rss > 8 * 1024 * 1024:
+        if n % 100 == 0 or _maxrss() - rss > 8 * 1024 * 1024 or 0 < memory_from <= len(raw):
             _memory_check(report, chain, raw, what, seed_name, mutations)
         if progress and n and n % 5000 == 0:
             print(
@@ -1259,7 +1263,8 @@ def summary(
         ("parsers: classified", ", ".join(f"{k} {v:,}" for k, v in parsers.kinds.most_common())),
         ("parsers: slowest chain", f"{parsers.slowest:.3f} s: {parsers.slowest_what}"),
         ("parsers: over 1 s", f"{parsers.over_slow}"),
-        ("parsers: memory measured", f"{parsers.measured:,} messages (every 100th, the 20 slowest under 5 s, RSS jumps)"),
+        ("parsers: memory measured", f"{parsers.measured:,} messages (every 100th, the 20 slowest under 5 s, RSS jumps"
+         + (f", every one of {args.memory_from:,} bytes or more)" if args.memory_from else ")")),
         ("parsers: worst memory ratio", f"{parsers.worst_ratio:.1f}x: {parsers.worst_ratio_what}"),
         ("parsers: largest peak", f"{parsers.worst_peak / 1e6:.1f} MB: {parsers.worst_peak_what}"),
         ("parsers: over 10x + 1 MiB", f"{parsers.over_memory}"),
@@ -1296,13 +1301,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--findings", type=Path, default=FINDINGS, help="where reproducers are written")
     parser.add_argument("--keep", type=Path, help="keep the end-to-end data directory here")
+    parser.add_argument(
+        "--memory-from", type=int, default=0, metavar="BYTES",
+        help="also measure the memory of every message of at least BYTES (slower: tracemalloc)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)  # quarantines are read from the store, not the log
     logging.getLogger().setLevel(logging.CRITICAL)
     seeds = load_seeds()
     started = time.perf_counter()
     print(f"bench.fuzz: {len(seeds)} seeds, seed {args.seed}", file=sys.stderr)
-    parsers = fuzz_parsers(args.messages, args.seed, seeds)
+    parsers = fuzz_parsers(args.messages, args.seed, seeds, memory_from=args.memory_from)
     if args.keep:
         shutil.rmtree(args.keep, ignore_errors=True)
         args.keep.mkdir(parents=True)

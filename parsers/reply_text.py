@@ -42,10 +42,10 @@ _HTML_QUOTE_SELECTORS = (
 
 @dataclass(frozen=True)
 class Reading:
-    """The visible text of a reply and the part we took away."""
+    """The visible text of a reply. (What was taken away is not kept: nothing read it, and it
+    was a copy of the quoted thread, often the larger part of a long reply.)"""
 
     text: str
-    removed: str
 
 
 def visible_text(text: str) -> str:
@@ -68,7 +68,7 @@ def read_reply(text: str, html: str = "") -> Reading:
         return _trim(text, signatures=True)
     if html.strip():
         return _trim(html_to_text(_without_html_quotes(html)), signatures=True)
-    return Reading("", "")
+    return Reading("")
 
 
 # -- classification ----------------------------------------------------------
@@ -105,7 +105,7 @@ def _trim(text: str, signatures: bool) -> Reading:
 
     if "t" not in kinds:
         # Nothing but quotes: it is all the person sent, so show it rather than nothing.
-        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text[:read_to].strip(), "")
+        return Reading(_tidy(lines, [k not in ("b", "x") for k in kinds]) or text[:read_to].strip())
 
     # Where the person's own text starts and ends, so no line asks the whole list again.
     first_text, last_text = kinds.index("t"), len(kinds) - 1 - kinds[::-1].index("t")
@@ -143,9 +143,8 @@ def _trim(text: str, signatures: bool) -> Reading:
     if all(keep) and text.find("\r", 0, read_to) < 0:
         # Nothing taken away, and the lines joined again would be the text itself: the text is
         # the reading, not a copy of it (a long body with nothing quoted was held twice).
-        return Reading(text[:read_to].strip(), "")
-    removed = "\n".join(line for line, flag in zip(lines, keep, strict=True) if not flag).strip()
-    return Reading(_tidy(lines, keep), removed)
+        return Reading(text[:read_to].strip())
+    return Reading(_tidy(lines, keep))
 
 
 def _signs_off(lines: list[str], kinds: list[str], index: int) -> bool:

@@ -35,7 +35,31 @@ _HEADER_ENDINGS = (
 
 
 def _may_end_header(line: str) -> bool:
-    return line.rstrip().casefold().endswith(_HEADER_ENDINGS)
+    # Only the line's end is folded: the whole line stripped and folded was two copies of it,
+    # and a pasted line can be 200,000 characters. Case folding goes character by character,
+    # so the folded end of the line is the end of the folded line.
+    end = _end_of_text(line)
+    return line[max(0, end - 40) : end].casefold().endswith(_HEADER_ENDINGS)
+
+
+def _end_of_text(line: str) -> int:
+    """len(line.rstrip()), without copying a long line."""
+    tail = line[-256:]
+    if tail.strip():
+        return len(line) - len(tail) + len(tail.rstrip())
+    return len(line.rstrip())  # white space all through its last 256 characters: rare
+
+
+def _stripped_length(line: str) -> int:
+    """len(line.strip()), without copying a long line."""
+    if len(line) <= 1024:
+        return len(line.strip())
+    leading = _LEADING_SPACE.match(line)
+    start = leading.end() if leading else 0
+    return max(0, _end_of_text(line) - start)
+
+
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 _BARE_WROTE = re.compile(r"^\s*>\s*(?:wrote\s*)?[:：]\s*$", re.IGNORECASE)  # Polymail closes its header so
@@ -164,6 +188,9 @@ def _join_wrote_headers(lines: list[str], kinds: list[str]) -> None:
             continue  # every header ends its last line with ":" or the verb: nothing above to join
         for start in range(end, max(-1, end - 5), -1):
             if kinds[start] in ("q", "b", "e") and start != end:
+                break
+            # The join is at least as long as its lines stripped: a long line is never joined.
+            if sum(_stripped_length(line) for line in lines[start : end + 1]) > 320:
                 break
             joined = _joined(lines[start : end + 1])
             if len(joined) > 320:

@@ -20,9 +20,13 @@ _BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))', re
 _DELIMITER = re.compile(rb"^--([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
 
 
+def _declared_boundaries(raw: bytes) -> set[bytes]:
+    return {m.group(1) if m.group(1) is not None else m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+
+
 def mime_depth(raw: bytes) -> int:
     """How many multiparts are open at once at most, from the boundaries and the delimiter lines."""
-    declared = {m.group(1) if m.group(1) is not None else m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+    declared = _declared_boundaries(raw)
     if len(declared) <= 2:
         return len(declared)
     open_: list[bytes] = []
@@ -103,7 +107,7 @@ def bounded_part_fields(raw: bytes) -> tuple[bytes, list[str]]:
     part header of 1 MB five times over (21 MB for a 1 MB message)."""
     if len(raw) <= _FIELD_BYTES:
         return raw, []
-    declared = {m.group(1) if m.group(1) is not None else m.group(2) for m in _BOUNDARY_PARAM.finditer(raw)}
+    declared = _declared_boundaries(raw)
     pieces: list[bytes] = []
     cut: list[str] = []
     done = 0

@@ -409,7 +409,7 @@ def from_docx(data: bytes) -> Document:
             if not text:
                 continue
             paragraphs += 1
-            heading = item.style.startswith(("Heading", "Title")) or item.style.startswith("标题")
+            heading = item.style.startswith(("Heading", "Title", "标题"))
             for piece in text.split("\n"):
                 if piece.strip():
                     doc.blocks.append(Line(piece.strip(), paragraphs, heading))

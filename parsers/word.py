@@ -65,8 +65,9 @@ def read_docx(data: bytes) -> Iterator[Paragraph | Table]:
         main = _related(package, "/", "officeDocument")
         if main is None:
             raise ValueError("no main document in the package")
-        if _content_type(package, main) != _MAIN_TYPE:
-            raise ValueError(f"not a Word document: {_content_type(package, main)}")
+        kind = _content_type(package, main)
+        if kind != _MAIN_TYPE:
+            raise ValueError(f"not a Word document: {kind}")
         # Streamed from the archive: the unpacked bytes of Word's styles alone were 0.5 MB.
         with package.open(main.lstrip("/")) as stream:
             root = etree.parse(stream, _parser()).getroot()

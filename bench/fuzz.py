@@ -1086,6 +1086,7 @@ def fuzz_e2e(count: int, seed: int, seeds: list[Seed], workdir: Path, progress: 
     from service.core.store import Store
     from service.daemon import Daemon
     from service.demo import play
+    from service.mail import rawmail
     from service.mail.bodies import read_body
     from service.mail.outbox import TABLE as OUTBOX
     from service.pipeline import LEDGER, MESSAGES, Result
@@ -1095,7 +1096,9 @@ def fuzz_e2e(count: int, seed: int, seeds: list[Seed], workdir: Path, progress: 
     data = workdir / "data"
     play(rules, data)  # a live record with its items, reply keys and threads
     demo_seeds = [
-        Seed(f"demo/raw/{p.name[:12]}", p.read_bytes()) for p in sorted((data / "raw").rglob("*.eml"))
+        Seed(f"demo/raw/{path.stem}-{n}", raw)
+        for path in rawmail.stored_files(data)
+        for n, raw in enumerate(rawmail.messages_in(path))
     ]
     demo_seeds += [
         Seed(f"demo/sent/{p.name[:24]}", p.read_bytes())

@@ -19,7 +19,7 @@ from service.core.clock import Clock
 from service.core.config import Rules, load_from_env
 from service.core.files import write_atomically
 from service.core.store import JOURNAL, SNAPSHOT, Store, StoreError
-from service.mail import outbox
+from service.mail import outbox, rawmail
 from service.minutes import records
 from service.pipeline import Pipeline
 
@@ -114,9 +114,10 @@ def rebuild_counters(store: Store) -> int:
 def _archived_record_numbers(store: Store) -> list[str]:
     """Record numbers in the subjects of archived mail: what a lost db.json still leaves behind."""
     found: set[str] = set()
-    for path in (store.data_dir / "raw").glob("*/*.eml"):
-        head = path.read_bytes()[:8192].decode("utf-8", errors="replace")
-        found.update(re.findall(r"\[(\d{4}-[A-Z]{2,6}-\d{3,})", head))
+    for path in rawmail.stored_files(store.data_dir):
+        for raw in rawmail.messages_in(path):
+            head = raw[:8192].decode("utf-8", errors="replace")
+            found.update(re.findall(r"\[(\d{4}-[A-Z]{2,6}-\d{3,})", head))
     return sorted(found)
 
 
@@ -197,11 +198,15 @@ def fsck(data_dir: Path) -> list[str]:
 
 
 def _archived(data_dir: Path, doc: dict[str, Any]) -> list[str]:
-    path = data_dir / doc.get("archive", "")
-    if not doc.get("archive") or not path.is_file():
+    ref = str(doc.get("archive") or "")
+    try:
+        raw = rawmail.read_raw(data_dir, ref) if ref else None
+    except OSError:
+        raw = None
+    if raw is None:
         return [f"message {doc['key']}: its raw archive {doc.get('archive')} is missing"]
-    if hashlib.sha256(path.read_bytes()).hexdigest() != doc.get("sha256"):
-        return [f"message {doc['key']}: {path} does not match its sha256"]
+    if hashlib.sha256(raw).hexdigest() != doc.get("sha256"):
+        return [f"message {doc['key']}: {data_dir / ref} does not match its sha256"]
     return []
 
 
@@ -215,8 +220,8 @@ def _evidence(data_dir: Path, item: str, evidence: dict[str, Any]) -> list[str]:
 
 
 def _archive_only(data_dir: Path) -> list[str]:
-    raw = list((data_dir / "raw").glob("*/*.eml"))
-    return [f"archive: {len(raw)} raw message(s) are kept in {data_dir / 'raw'}; nothing there is lost"]
+    kept = sum(1 for path in rawmail.stored_files(data_dir) for _ in rawmail.messages_in(path))
+    return [f"archive: {kept} raw message(s) are kept in {data_dir / 'raw'}; nothing there is lost"]
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from parsers.classify import LOOP_HEADER, Kind, classify
@@ -37,6 +35,7 @@ from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.bodies import BodyFiles
 from service.mail.outbox import BY_MESSAGE_ID, Outbox, OutgoingMail, move_bodies_to_files, secret_of
+from service.mail.rawmail import RawArchive, read_raw
 from service.mail.reading import read_message
 from service.mail.render import language_of
 from service.minutes.records import for_readers
@@ -70,9 +69,8 @@ class Pipeline:
             settings.address, rules.service.display_name, secret_of(settings.data_dir), bodies
         )
         self.policy = automatic_policy(rules, settings)
-        self.archive_dir = settings.data_dir / "raw"
+        self.raw = RawArchive(settings.data_dir)
         self._directory = LiveDirectory(settings.directory_path)
-        self._unsynced: list[Path] = []
 
     @property
     def directory(self) -> Directory:
@@ -84,20 +82,7 @@ class Pipeline:
         The daemon calls this once per batch, before the batch leaves the inbox and before
         any mail it caused is sent; until then a crash simply means processing it again.
         """
-        folders = {path.parent for path in self._unsynced}
-        for path in self._unsynced:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for folder in folders:
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        self._unsynced = []
+        self.raw.sync()
         self.store.sync()
 
     def process(self, raw: bytes, source_ref: str) -> Result:
@@ -106,7 +91,7 @@ class Pipeline:
             return self._known(known["message_id"])
         digest = hashlib.sha256(raw).hexdigest()
         try:
-            archived = self._archive(raw, digest)
+            archived = self.raw.append(raw)
         except OSError as exc:
             raise StoreUnavailable(f"could not archive the message ({exc}); it stays in the inbox") from exc
         now = self.clock.now()
@@ -165,18 +150,7 @@ class Pipeline:
 
     # -- recording -----------------------------------------------------------
 
-    def _archive(self, raw: bytes, digest: str) -> Path:
-        folder = self.archive_dir / digest[:2]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{digest}.eml"
-        if not path.exists():
-            tmp = folder / f".{digest}.tmp"
-            tmp.write_bytes(raw)
-            os.replace(tmp, path)
-            self._unsynced.append(path)
-        return path
-
-    def _record(self, ctx: Context, ref: str, digest: str, archived: Path, outcome: Outcome) -> Result:
+    def _record(self, ctx: Context, ref: str, digest: str, archived: str, outcome: Outcome) -> Result:
         msg = ctx.msg
         if outcome.kind in (OutcomeKind.APPLIED, OutcomeKind.IGNORED):
             txn = ctx.txn
@@ -229,7 +203,7 @@ class Pipeline:
         msg: InboundMessage | None,
         ref: str,
         digest: str,
-        archived: Path,
+        archived: str,
         ctx: Context | None,
         outcome: OutcomeKind,
         reason: str,
@@ -239,7 +213,7 @@ class Pipeline:
             "message_id": msg.message_id if msg else f"sha256-{digest}@minutesd",
             "refs": [ref],
             "sha256": digest,
-            "archive": str(archived.relative_to(self.settings.data_dir)),
+            "archive": archived,
             "from": msg.from_addr if msg else "",
             "subject": msg.subject if msg else "",
             "kind": ctx.classification.kind.value if ctx and ctx.classification else "",
@@ -253,7 +227,7 @@ class Pipeline:
         self,
         ref: str,
         digest: str,
-        archived: Path,
+        archived: str,
         msg: InboundMessage | None,
         now: datetime,
         exc: BaseException,
@@ -274,7 +248,7 @@ class Pipeline:
         held = self.store.get(MESSAGES, message_id)
         if held is None or held["outcome"] != OutcomeKind.QUARANTINED:
             raise KeyError(f"{message_id} is not held in quarantine")
-        raw = (self.settings.data_dir / held["archive"]).read_bytes()
+        raw = read_raw(self.settings.data_dir, held["archive"])
         refs = list(held.get("refs", [])) or [f"retry:{message_id}"]
         with self.store.transaction() as txn:
             txn.delete(MESSAGES, message_id)

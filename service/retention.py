@@ -18,6 +18,7 @@ from typing import Any
 
 from service.core.config import Rules
 from service.core.ledger import MESSAGES
+from service.core.packs import file_of
 from service.core.store import Store
 from service.items.evidence import safe_name
 from service.mail import outbox
@@ -83,17 +84,20 @@ def _files_only_these_need(store: Store, gone: list[str], later: list[str], purg
         folder = data / "evidence" / safe_name(key)
         if folder.is_dir():
             files.append(folder)
-    still_named = {d.get("archive") for d in store.each(MESSAGES)}
-    for key, doc in archive.documents(MESSAGES, gone):
-        raw = doc.get("archive")
-        if raw and raw not in still_named and archive.period_of(MESSAGES, key) in gone:
-            files.append(data / raw)
+    raws = {_raw(d) for k, d in archive.documents(MESSAGES, gone) if archive.period_of(MESSAGES, k) in gone}
+    raws -= {_raw(d) for d in store.each(MESSAGES)}
+    raws -= {_raw(d) for _, d in archive.documents(MESSAGES, later)}
     packs = {_pack(d) for _, d in archive.documents(outbox.TABLE, gone)} - {None}
     packs -= {_pack(d) for d in store.each(outbox.TABLE)}
     packs -= {_pack(d) for _, d in archive.documents(outbox.TABLE, later)}
-    files += [data / p for p in sorted(p for p in packs if p)]
+    files += [data / p for p in sorted(p for p in raws | packs if p)]
     purged.files = len(files)
     return files
+
+
+def _raw(doc: dict[str, Any]) -> str | None:
+    """The file of a message's raw bytes: its day's pack, shared with that day's other messages."""
+    return file_of(str(doc["archive"])) if doc.get("archive") else None
 
 
 def _pack(doc: dict[str, Any]) -> str | None:

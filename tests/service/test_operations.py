@@ -7,6 +7,7 @@ from pathlib import Path
 
 from service.core.store import SNAPSHOT, Store
 from service.mail import outbox
+from service.mail.rawmail import RawArchive
 from tests.conftest import SAMPLES as SAMPLES_DIR
 from tests.conftest import run_cli, service_env
 
@@ -23,7 +24,13 @@ def _store_with_history(data: Path) -> None:
              "message_id": "m1@x", "raw": ""},
         )  # fmt: skip
     (data / "raw" / "ab").mkdir(parents=True)
-    (data / "raw" / "ab" / "ab.eml").write_bytes(b"Subject: [2024-OPS-009] x\r\n\r\nbody")
+    (data / "raw" / "ab" / "ab.eml").write_bytes(
+        b"Subject: [2024-OPS-009] x\r\n\r\nbody"
+    )  # an older version's
+    packs = RawArchive(data)
+    packs.append(b"Subject: [2024-OPS-011] x\r\n\r\nFrom the meeting\r\n")
+    packs.append(b"Subject: [2024-OPS-010] y\r\n\r\nbody\r\n")
+    packs.close()
 
 
 def test_a_lost_database_is_refused_named_by_fsck_and_rebuilt_only_on_purpose(tmp_path: Path) -> None:
@@ -39,12 +46,12 @@ def test_a_lost_database_is_refused_named_by_fsck_and_rebuilt_only_on_purpose(tm
     fsck = run_cli(["fsck", "--json"], env)
     assert fsck.returncode == 1
     problems = json.loads(fsck.stdout)["problems"]
-    assert any("db.json is empty" in p for p in problems) and any("1 raw message" in p for p in problems)
+    assert any("db.json is empty" in p for p in problems) and any("3 raw message" in p for p in problems)
     assert run_cli(["init"], env).returncode == 0, "an empty db.json is no store: init may make one"
     forced = run_cli(["init", "--force"], env)
     assert forced.returncode == 0 and "counters rebuilt" in forced.stdout
     with Store(data) as store:
-        assert store.get("counters", "2024-OPS")["last"] == 9, "the next record never reuses a number"
+        assert store.get("counters", "2024-OPS")["last"] == 11, "the next record never reuses a number"
 
 
 def test_fsck_names_a_counter_behind_its_records(tmp_path: Path) -> None:
@@ -176,6 +183,20 @@ def test_a_backup_taken_while_the_daemon_runs_restores_to_the_same_state(tmp_pat
     assert run_cli(["fsck"], restored).returncode == 0, "archive and evidence came along"
     again = run_cli(["restore", str(tmp_path / "b.tar.gz")], restored)
     assert again.returncode == 3, "never over an existing data directory"
+
+
+def test_fsck_names_a_message_whose_raw_bytes_changed_in_the_archive(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = service_env(data, {"MINUTESD_DIRECTORY": str(SAMPLES_DIR / "people.yaml"),
+                             "MINUTESD_NOW": "2024-05-20T16:02:00+08:00"})  # fmt: skip
+    taken = run_cli(["ingest", str(SAMPLES_DIR / "replies" / "confirm-outlook-zh.eml")], env)
+    assert taken.returncode == 0, taken.stderr
+    assert run_cli(["fsck"], env).returncode == 0
+    [pack] = (data / "raw").glob("*.mbox")
+    damaged = pack.read_bytes().replace(b"Subject:", b"Subject;", 1)
+    pack.write_bytes(damaged)
+    result = run_cli(["fsck"], env)
+    assert result.returncode == 1 and "does not match its sha256" in result.stdout, result.stdout
 
 
 def test_ingest_reports_each_file_as_json(tmp_path: Path) -> None:

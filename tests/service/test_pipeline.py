@@ -17,6 +17,7 @@ from service.mail import bounces
 from service.mail.bodies import read_body
 from service.mail.outbox import TABLE as OUTBOX
 from service.mail.outbox import OutboxState
+from service.mail.rawmail import read_raw
 from service.pipeline import LEDGER, MESSAGES, Pipeline, outcome_counts
 from tests.conftest import CORPORA, SAMPLES
 from tests.parsers.test_message import corpus_files
@@ -48,8 +49,8 @@ def test_a_reply_is_archived_answered_and_recorded_once(pipeline: Pipeline) -> N
     assert store.count(OUTBOX) == 1
     receipt = store.all(OUTBOX)[0]
     assert receipt["recipients"] == ["chen.jing@example.test"]
-    archived = pipeline.settings.data_dir / store.get(MESSAGES, first.message_id)["archive"]
-    assert archived.read_bytes() == raw
+    archived = store.get(MESSAGES, first.message_id)["archive"]
+    assert read_raw(pipeline.settings.data_dir, archived) == raw
 
 
 def test_automatic_mail_is_recorded_and_never_answered(pipeline: Pipeline) -> None:

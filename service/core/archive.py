@@ -16,12 +16,12 @@ The newest index line of a key wins; a torn last line of any file is skipped.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from service.core import snapshot
 from service.core.journal import dumps
 
 Doc = dict[str, Any]
@@ -75,7 +75,7 @@ class Archive:
         try:
             with open(self.root / period / f"{table}.jsonl", "rb") as fh:
                 fh.seek(offset)
-                line = json.loads(fh.readline())
+                line = snapshot.decode(fh.readline())
         except (OSError, ValueError):
             return None
         doc = line.get("d") if isinstance(line, dict) and line.get("k") == key else None
@@ -164,7 +164,7 @@ def _lines_at_once(path: Path) -> list[Doc]:
     except OSError:
         return []
     try:
-        lines = json.loads(b"[" + text.replace(b"\n", b",") + b"]")
+        lines = snapshot.decode(b"[" + text.replace(b"\n", b",") + b"]")
     except ValueError:
         return list(_lines(path))
     return [line for line in lines if isinstance(line, dict) and isinstance(line.get("k"), str)]
@@ -178,7 +178,7 @@ def _lines(path: Path) -> Iterator[Doc]:
     with fh:
         for raw in fh:
             try:
-                line = json.loads(raw)
+                line = snapshot.decode(raw)
             except ValueError:
                 continue  # a torn last line
             if isinstance(line, dict) and isinstance(line.get("k"), str):

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -93,7 +92,7 @@ class Transaction:
     def get(self, table: str, key: str) -> Doc | None:
         if (table, key) in self.pending:
             pending = self.pending[(table, key)]
-            return json.loads(pending) if pending is not None else None
+            return snapshot.decode(pending) if pending is not None else None
         return self._store.get(table, key)
 
 
@@ -180,19 +179,19 @@ class Store:
         """The document, hot or archived; the caller's copy, so its edits change nothing here."""
         encoded = self._docs.get(table, {}).get(key)
         if encoded is not None:
-            return dict(json.loads(encoded))
+            return dict(snapshot.decode(encoded))
         return self.archive_files.get(table, key)
 
     def is_hot(self, table: str, key: str) -> bool:
         return key in self._docs.get(table, {})
 
     def all(self, table: str) -> list[Doc]:
-        return [json.loads(doc) for doc in self._docs.get(table, {}).values()]
+        return [snapshot.decode(doc) for doc in self._docs.get(table, {}).values()]
 
     def each(self, table: str) -> Iterator[Doc]:
         """Every hot document of a table, decoded one at a time (a big table is never whole in memory)."""
         for doc in list(self._docs.get(table, {}).values()):
-            yield json.loads(doc)
+            yield snapshot.decode(doc)
 
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
         """Hot documents that satisfy predicate: reads the whole table, so only for small ones."""
@@ -200,7 +199,7 @@ class Store:
 
     def query(self, table: str, index: str, value: Hashable) -> list[Doc]:
         rows = self._docs.get(table, {})
-        return [json.loads(rows[key]) for key in sorted(self.keys(table, index, value)) if key in rows]
+        return [snapshot.decode(rows[key]) for key in sorted(self.keys(table, index, value)) if key in rows]
 
     def keys(self, table: str, index: str, value: Hashable) -> set[str]:
         return set(self._index(table, index).keys_of.get(value, ()))
@@ -218,7 +217,7 @@ class Store:
             values = defined_index(table, name)
             index = Index(values)
             for key, encoded in self._docs.get(table, {}).items():
-                index.file(key, json.loads(encoded))
+                index.file(key, snapshot.decode(encoded))
             self._indexes[(table, name)] = index
             self._indexes_of.setdefault(table, []).append(index)
         return index
@@ -278,7 +277,7 @@ class Store:
             self.archive_files.write(
                 period,
                 table,
-                ((key, doc, summary(json.loads(doc)) if summary else None) for key, doc in moving),
+                ((key, doc, summary(snapshot.decode(doc)) if summary else None) for key, doc in moving),
             )
         except OSError as exc:
             raise StoreUnavailable(f"could not write the archive ({exc}); nothing was moved") from exc
@@ -347,7 +346,7 @@ class Store:
                 self._versions[(table, key)] = self._writes
             indexes = self._indexes_of.get(table)
             if indexes:
-                doc = None if encoded is None else json.loads(encoded)
+                doc = None if encoded is None else snapshot.decode(encoded)
                 for index in indexes:
                     index.file(key, doc)
 

@@ -16,6 +16,11 @@ min / median / max of --runs runs, each floor run paired with the service runs a
 timed run starts with Postfix's queue empty (what it still delivered after the run before is
 waited out, and printed, not timed).
 
+Each run also prints CPU seconds: the timed process's own (user + system) and the whole machine's
+(/proc/stat, both cores, during the run). What the machine spent beyond the process is mostly the
+mail server's (Postfix and Dovecot deliver every answer, and every copy once more); on two cores a
+run cannot take less wall time than half of the machine's CPU.
+
 Run: `make bench` (or `.venv/bin/python -m bench.ingest --count 2000`).
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import smtplib
 import statistics
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -72,8 +79,23 @@ def fill(stack: MailStack, raws: list[bytes]) -> None:
             c.append("INBOX", raw)
 
 
-def floor_loop(stack: MailStack, batch: int = 200) -> float:
-    start = time.perf_counter()
+@dataclass
+class Timed:
+    wall: float  # seconds
+    own_cpu: float  # the timed process's user + system seconds
+    machine_cpu: float  # every core's busy seconds during the run (the server's work is in it)
+
+
+def machine_busy() -> float:
+    """Busy CPU seconds of the whole machine since boot, every core (Linux /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    )
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def floor_loop(stack: MailStack, batch: int = 200) -> Timed:
+    busy, cpu, start = machine_busy(), time.process_time(), time.perf_counter()
     with stack.imap("minutes") as c, smtplib.SMTP("127.0.0.1", stack.smtp_port) as smtp:
         c.select_folder("INBOX")
         uids = sorted(c.search(["UNDELETED"]))
@@ -88,7 +110,7 @@ def floor_loop(stack: MailStack, batch: int = 200) -> float:
                 answer["Message-ID"] = make_msgid(domain=DOMAIN)
                 answer.set_content("received")
                 smtp.send_message(answer)
-    return time.perf_counter() - start
+    return Timed(time.perf_counter() - start, time.process_time() - cpu, machine_busy() - busy)
 
 
 def rules_file(folder: Path, copy_to_self: bool, copies_folder: str = "") -> Path:
@@ -105,22 +127,39 @@ def rules_file(folder: Path, copy_to_self: bool, copies_folder: str = "") -> Pat
     return path
 
 
-def service_once(stack: MailStack, data: Path, rules: Path, smtp_reachable: bool) -> tuple[float, str]:
+def service_once(stack: MailStack, data: Path, rules: Path, smtp_reachable: bool) -> tuple[Timed, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTESD_")}
     env.update(stack.env(), MINUTESD_DATA_DIR=str(data), MINUTESD_RULES=str(rules), MINUTESD_NOW=NOW)
     env.update(MINUTESD_LOG_LEVEL="WARNING", PYTHONPATH=str(REPO))
     if not smtp_reachable:
         env["MINUTESD_SMTP_PORT"] = "9"  # nothing listens: receipts stay queued, intake alone is timed
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy, start = machine_busy(), time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "service", "run", "--once", "--json"],
         cwd=REPO, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return time.perf_counter() - start, done.stdout.strip()
+    wall, machine = time.perf_counter() - start, machine_busy() - busy
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Timed(wall, own, machine), done.stdout.strip()
 
 
 def spread(xs: list[float]) -> str:
     return f"{min(xs):6.2f} {statistics.median(xs):6.2f} {max(xs):6.2f} s"
+
+
+def cpu(runs: list[Timed]) -> str:
+    own = statistics.median(t.own_cpu for t in runs)
+    machine = statistics.median(t.machine_cpu for t in runs)
+    return f"CPU: own {own:5.2f} s, machine {machine:5.2f} s (medians)"
+
+
+def line(run: int, label: str, timed: Timed, tail: float) -> str:
+    return (
+        f"run {run}: {label}: {timed.wall:.2f} s (CPU own {timed.own_cpu:.2f} s, machine "
+        f"{timed.machine_cpu:.2f} s), then {tail:.1f} s until delivered"
+    )
 
 
 def main() -> None:
@@ -143,13 +182,13 @@ def main() -> None:
             ("receipts sent, copy-to-self on (default)", True, True, ""),
             ("copy-to-self on, copies filed by the server", True, True, COPIES),
         ]
-        floors: list[float] = []
-        times: dict[str, list[float]] = {label: [] for label, _, _, _ in ways}
+        floors: list[Timed] = []
+        times: dict[str, list[Timed]] = {label: [] for label, _, _, _ in ways}
         for run in range(args.runs):
             fill(stack, raws)
             floors.append(floor_loop(stack))
             tail = stack.wait_until_delivered()
-            print(f"run {run + 1}: floor: {floors[-1]:.2f} s, then {tail:.1f} s until delivered", flush=True)
+            print(line(run + 1, "floor", floors[-1], tail), flush=True)
             for label, copy_to_self, reachable, copies in ways:
                 fill(stack, raws)
                 data = work / f"data-{run}-{copy_to_self}-{reachable}-{copies}"
@@ -159,15 +198,15 @@ def main() -> None:
                 # Postfix goes on delivering after a run ends; the next one timed must not pay for it.
                 tail = stack.wait_until_delivered()
                 times[label].append(took)
-                print(
-                    f"run {run + 1}: {label}: {took:.2f} s, then {tail:.1f} s until delivered  {summary[:150]}",
-                    flush=True,
-                )
-        floor = statistics.median(floors)
+                print(f"{line(run + 1, label, took, tail)}  {summary[:150]}", flush=True)
+        floor = statistics.median(t.wall for t in floors)
         print(f"\n{args.count} matching replies; min / median / max of {args.runs} runs")
-        print(f"  floor: FETCH + mail-parser + one SMTP answer each   {spread(floors)}  1.00x")
-        for label, xs in times.items():
-            print(f"  minutesd run --once, {label:<44} {spread(xs)}  {statistics.median(xs) / floor:.2f}x")
+        walls = [t.wall for t in floors]
+        print(f"  floor: FETCH + mail-parser + one SMTP answer each   {spread(walls)}  1.00x  {cpu(floors)}")
+        for label, runs in times.items():
+            walls = [t.wall for t in runs]
+            ratio = statistics.median(walls) / floor
+            print(f"  minutesd run --once, {label:<44} {spread(walls)}  {ratio:.2f}x  {cpu(runs)}")
     finally:
         stack.stop()
         stack.cleanup()

@@ -9,7 +9,6 @@ of the rules for that year silence the warning).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -124,7 +123,7 @@ def _connections(settings: Settings, rules: Rules) -> list[Finding]:
         found.append(Finding("inbound", "fail", _in_words(exc)))
     try:
         transport = build_transport(settings, rules, CONNECT_SECONDS)
-        found.append(Finding("outbound", "ok", asyncio.run(transport.check())))
+        found.append(Finding("outbound", "ok", transport.check()))
     except TemporaryFailure as exc:
         found.append(Finding("outbound", "fail", _in_words(exc)))
     return found

@@ -271,12 +271,15 @@ def in_doubt(store: Store, now_ts: float, grace_seconds: float) -> list[Doc]:
 
 
 def confirm_copy(txn: Transaction, message_id: str, now_ts: float) -> bool:
-    """Our own copy of an outgoing mail came back: the server took it. True if it is ours."""
+    """Our own copy of an outgoing mail came back: the server took it. True if it is ours.
+
+    It settles only a mail in doubt ("sending"): a copy also comes back when the server took
+    our copy but refused every reader, and that mail stays failed, or waits for its retry."""
     entry = txn.get(BY_MESSAGE_ID, message_id)
     if entry is None:
         return False
     doc = txn.get(TABLE, entry["outbox_key"])
-    if doc is not None and doc["state"] != OutboxState.SENT:
+    if doc is not None and doc["state"] == OutboxState.SENDING:
         doc["state"] = OutboxState.SENT
         doc["sent_at"] = doc.get("sent_at") or now_ts
         doc["confirmed_by_copy"] = True

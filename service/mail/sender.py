@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 import os
-import socket
+import smtplib
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-
-import aiosmtplib
 
 from service.core.config import OutboxRules, ServerSettings
 from service.core.store import Doc, Store
@@ -36,7 +33,7 @@ class PermanentFailure(Exception):
 
 def connection_refused(exc: BaseException | None) -> bool:
     """True when the server's host answered but nothing listens yet: a restart, back in seconds.
-    aiosmtplib words it "Connect call failed", so the cause chain is read, not only the words."""
+    Some clients word it "Connect call failed", so the cause chain is read, not only the words."""
     while exc is not None:
         if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             return True
@@ -51,17 +48,15 @@ ResultCallback = Callable[[Doc, Exception | None], None]
 
 
 class Transport(Protocol):
-    async def send_all(
-        self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback
-    ) -> None: ...
+    def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None: ...
 
-    async def check(self) -> str: ...
+    def check(self) -> str: ...
 
 
 class SmtpTransport:
-    """SMTP via aiosmtplib. With `copy_to` every transaction also delivers to the service's
-    own mailbox: the copy's arrival proves the server accepted the mail, which settles a send
-    that a crash or a dropped connection left in doubt."""
+    """SMTP via the standard library's smtplib. With `copy_to` every transaction also delivers to
+    the service's own mailbox: the copy's arrival proves the server accepted the mail, which
+    settles a send that a crash or a dropped connection left in doubt."""
 
     def __init__(
         self,
@@ -76,59 +71,69 @@ class SmtpTransport:
         # The plain address, for a server that refuses `copy_to` (it knows no address extension).
         self.fallback_copy_to = fallback_copy_to
 
-    def _client(self) -> aiosmtplib.SMTP:
-        tls = self.server.tls
-        return aiosmtplib.SMTP(
-            hostname=self.server.host,
-            port=self.server.port,
-            use_tls=tls == "ssl",
-            start_tls=tls == "starttls",
-            timeout=self.timeout,
-            tls_context=ssl.create_default_context() if tls != "none" else None,
-        )
-
-    async def _connect(self) -> aiosmtplib.SMTP:
-        client = self._client()
+    def _connect(self) -> smtplib.SMTP:
+        server, tls = self.server, self.server.tls
+        context = ssl.create_default_context() if tls != "none" else None
+        client: smtplib.SMTP | None = None
         try:
-            await client.connect()
-            if self.server.user:
-                await client.login(self.server.user, self.server.password or "")
-        except (aiosmtplib.SMTPException, OSError, socket.gaierror) as exc:
-            raise TemporaryFailure(f"SMTP {self.server.host}:{self.server.port}: {exc}") from exc
+            if tls == "ssl":
+                client = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=context)
+            else:
+                client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+                if tls == "starttls":
+                    client.starttls(context=context)
+            if server.user:
+                client.login(server.user, server.password or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            if client is not None:
+                client.close()
+            raise TemporaryFailure(f"SMTP {server.host}:{server.port}: {exc}") from exc
         return client
 
-    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
-        client = await self._connect()
+    def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
+        client = self._connect()
         try:
             for mail in mails:
-                recipients = list(mail["recipients"])
-                if self.copy_to and self.copy_to not in recipients:
-                    recipients.append(self.copy_to)
+                readers = list(mail["recipients"])
+                copy = self.copy_to if self.copy_to and self.copy_to not in readers else None
                 on_start(mail)
                 try:
-                    refused, _ = await client.sendmail(
-                        mail["sender"], recipients, mail["raw"].encode("ascii")
+                    refused = client.sendmail(
+                        mail["sender"], [*readers, *([copy] if copy else [])], mail["raw"].encode("ascii")
                     )
-                except aiosmtplib.SMTPRecipientsRefused as exc:
-                    codes = [r.code for r in exc.recipients]
-                    kind = PermanentFailure if all(c >= 500 for c in codes) else TemporaryFailure
-                    on_result(mail, kind(str(exc)))
+                except smtplib.SMTPRecipientsRefused as exc:
+                    on_result(mail, _refusal({r: c for r, (c, _) in exc.recipients.items()}, str(exc)))
                     continue
-                except aiosmtplib.SMTPResponseException as exc:
-                    kind = PermanentFailure if exc.code >= 500 else TemporaryFailure
-                    on_result(mail, kind(f"{exc.code} {exc.message}"))
+                except smtplib.SMTPServerDisconnected as exc:
+                    raise InDoubt(str(exc)) from exc  # the server may have the mail: its copy will say
+                except smtplib.SMTPResponseException as exc:  # MAIL or DATA refused; smtplib sent RSET
+                    kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+                    said = exc.smtp_error
+                    on_result(
+                        mail,
+                        kind(
+                            f"{exc.smtp_code} {said.decode(errors='replace') if isinstance(said, bytes) else said}"
+                        ),
+                    )
                     continue
-                except (aiosmtplib.SMTPException, OSError) as exc:
+                except (smtplib.SMTPException, OSError) as exc:
                     # The connection broke mid-transaction: the server may have the mail.
                     # It stays in doubt until its copy arrives or the grace period ends.
                     raise InDoubt(str(exc)) from exc
-                if self.copy_to in refused:
-                    self._copy_refused(refused[self.copy_to])
+                if copy and copy in refused:
+                    self._copy_refused(refused.pop(copy))
+                if refused and len(refused) == len(readers):
+                    # Only our copy was taken: no reader gets the mail, so it is not sent. Its copy
+                    # will come back, and settles nothing: only a mail still "sending" is in doubt.
+                    on_result(mail, _refusal({r: c for r, (c, _) in refused.items()}, str(refused)))
+                    continue
+                if refused:
+                    log.warning("SMTP refused %s for %s; the others took it", ", ".join(refused), mail["key"])
                 on_result(mail, None)
         finally:
             try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
+                client.quit()
+            except (smtplib.SMTPException, OSError):
                 client.close()
 
     def _copy_refused(self, answer: object) -> None:
@@ -143,11 +148,16 @@ class SmtpTransport:
         )
         self.copy_to = self.fallback_copy_to
 
-    async def check(self) -> str:
-        client = await self._connect()
-        await client.quit()
+    def check(self) -> str:
+        client = self._connect()
+        client.quit()
         login = f" as {self.server.user}" if self.server.user else ""
         return f"SMTP {self.server.host}:{self.server.port} ({self.server.tls}) accepts us{login}"
+
+
+def _refusal(codes: dict[str, int], why: str) -> Exception:
+    """Every reader refused: for good if every refusal was permanent (5xx), else try again."""
+    return PermanentFailure(why) if all(c >= 500 for c in codes.values()) else TemporaryFailure(why)
 
 
 class InDoubt(Exception):
@@ -162,7 +172,7 @@ class MaildirTransport:
         for sub in ("tmp", "new", "cur"):
             (root / sub).mkdir(parents=True, exist_ok=True)
 
-    async def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
+    def send_all(self, mails: list[Doc], on_start: StartCallback, on_result: ResultCallback) -> None:
         for mail in mails:
             on_start(mail)
             name = f"{mail['message_id'].partition('@')[0]}.eml"
@@ -175,7 +185,7 @@ class MaildirTransport:
             os.replace(tmp, self.root / "new" / name)
             on_result(mail, None)
 
-    async def check(self) -> str:
+    def check(self) -> str:
         return f"embedded transport: sent mail goes to {self.root}/new"
 
 
@@ -242,7 +252,7 @@ def _drain_batches(
         if not batch:
             return
         try:
-            asyncio.run(transport.send_all(batch, _marker(store, batch), result))
+            transport.send_all(batch, _marker(store, batch), result)
         except TemporaryFailure as exc:
             log.warning("outbox: %s; %d mail(s) wait for the next attempt", exc, len(batch))
             for mail in batch:

@@ -39,8 +39,11 @@ def copies_rules(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def refusing_stack() -> Iterator[MailStack]:
-    """A server that knows no address extension: it refuses `minutes+Copies@` as unknown."""
-    yield from private_stack(users=["minutes", "li.na"], refused=(f"minutes+{COPIES}@{DOMAIN}",))
+    """A server that knows no address extension: it refuses `minutes+Copies@` as unknown, and
+    `gone@` as an address that left the company."""
+    yield from private_stack(
+        users=["minutes", "li.na"], refused=(f"minutes+{COPIES}@{DOMAIN}", f"gone@{DOMAIN}")
+    )
 
 
 def test_with_a_copies_folder_the_copy_is_filed_there_and_the_inbox_stays_empty(
@@ -101,6 +104,28 @@ def test_a_server_that_refuses_the_extension_still_delivers_and_copies_come_to_t
     assert wait_until(lambda: sorted(_ids(stack, "li.na", "INBOX")) == sorted([first, second]), 15)
     # The first copy was refused; from then on copies go to the plain address, the inbox.
     assert wait_until(lambda: _ids(stack, "minutes", "INBOX") == [second], 15), stack.logs()
+
+
+def test_a_reader_refused_while_our_copy_is_taken_is_a_failure_not_a_sent_mail(
+    refusing_stack: MailStack, tmp_path: Path
+) -> None:
+    stack = refusing_stack
+    data = tmp_path / "data"
+    rules = write_rules(tmp_path / "rules.yaml", outbox={"backoff_seconds": [1], "max_attempts": 3})
+    env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(rules)})
+    message_id = _queue(stack, data, "to-gone", "gone")
+
+    first = run_cli(["run", "--once", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["outbox"] == {"sent": 0, "retrying": 0, "failed": 1}
+    # Our copy went through and comes back: it must not count as the mail delivered.
+    assert wait_until(lambda: message_id in _ids(stack, "minutes", "INBOX"), 15), stack.logs()
+    second = run_cli(["run", "--once", "--json"], env)
+    assert second.returncode == 0, second.stderr
+    with Store(data, read_only=True) as store:
+        doc = store.get(outbox.TABLE, "to-gone")
+    assert doc["state"] == "failed" and "gone@" in doc["last_error"], doc
+    assert not doc.get("confirmed_by_copy")
 
 
 def _queue(stack: MailStack, data: Path, key: str, user: str, left_sending: bool = False) -> str:

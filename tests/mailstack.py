@@ -194,6 +194,7 @@ class MailStack:
     imaps_port: int = field(default_factory=free_port)
     smtps_port: int = field(default_factory=free_port)
     refused: tuple[str, ...] = ()  # addresses Postfix refuses at RCPT, as a server would an unknown one
+    pipelining: bool = True  # False: a server that does not offer PIPELINING (RFC 2920)
 
     @property
     def certificate(self) -> Path:
@@ -269,6 +270,8 @@ class MailStack:
                 f"127.0.0.1:{self.smtps_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
                 " -o smtpd_tls_security_level=encrypt\n"
             )
+        if not self.pipelining:
+            postfix_main += "smtpd_discard_ehlo_keywords = pipelining\n"
         if self.refused:
             refusals = ", ".join(f"{address}=REJECT" for address in self.refused)
             postfix_main = postfix_main.replace(

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from service.core.config import OutboxRules, ServerSettings
 from service.core.store import Doc, Store
-from service.mail import outbox
+from service.mail import outbox, pipelining
 from service.mail.bodies import read_body
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Transport(Protocol):
 
 
 class SmtpTransport:
-    """SMTP via the standard library's smtplib. With `copy_to` every transaction also delivers to
+    """SMTP via the standard library's smtplib, pipelined where the server allows. With `copy_to` every transaction also delivers to
     the service's own mailbox: the copy's arrival proves the server accepted the mail, which
     settles a send that a crash or a dropped connection left in doubt."""
 
@@ -98,8 +98,11 @@ class SmtpTransport:
                 copy = self.copy_to if self.copy_to and self.copy_to not in readers else None
                 on_start(mail)
                 try:
-                    refused = client.sendmail(
-                        mail["sender"], [*readers, *([copy] if copy else [])], mail["raw"].encode("ascii")
+                    refused = pipelining.send(
+                        client,
+                        mail["sender"],
+                        [*readers, *([copy] if copy else [])],
+                        mail["raw"].encode("ascii"),
                     )
                 except smtplib.SMTPRecipientsRefused as exc:
                     on_result(mail, _refusal({r: c for r, (c, _) in exc.recipients.items()}, str(exc)))

@@ -8,6 +8,7 @@ send in doubt, and a server that refuses the extension must not lose anyone a ma
 from __future__ import annotations
 
 import json
+import smtplib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -106,26 +107,54 @@ def test_a_server_that_refuses_the_extension_still_delivers_and_copies_come_to_t
     assert wait_until(lambda: _ids(stack, "minutes", "INBOX") == [second], 15), stack.logs()
 
 
-def test_a_reader_refused_while_our_copy_is_taken_is_a_failure_not_a_sent_mail(
-    refusing_stack: MailStack, tmp_path: Path
+@pytest.mark.parametrize("copy_to_self", [True, False])
+def test_a_reader_refused_at_rcpt_is_a_failure_not_a_sent_mail(
+    refusing_stack: MailStack, tmp_path: Path, copy_to_self: bool
 ) -> None:
     stack = refusing_stack
     data = tmp_path / "data"
-    rules = write_rules(tmp_path / "rules.yaml", outbox={"backoff_seconds": [1], "max_attempts": 3})
+    rules = write_rules(
+        tmp_path / "rules.yaml",
+        outbox={"backoff_seconds": [1], "max_attempts": 3, "copy_to_self": copy_to_self},
+    )
     env = service_env(data, {**stack.env(), "MINUTESD_RULES": str(rules)})
+    _empty_copies(stack)
     message_id = _queue(stack, data, "to-gone", "gone")
+    after = _queue(stack, data, "after-gone", "li.na")  # the connection takes the next mail
 
     first = run_cli(["run", "--once", "--json"], env)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["outbox"] == {"sent": 0, "retrying": 0, "failed": 1}
-    # Our copy went through and comes back: it must not count as the mail delivered.
-    assert wait_until(lambda: message_id in _ids(stack, "minutes", "INBOX"), 15), stack.logs()
+    assert json.loads(first.stdout)["outbox"] == {"sent": 1, "retrying": 0, "failed": 1}
+    assert wait_until(lambda: after in _ids(stack, "li.na", "INBOX"), 15), stack.logs()
+    if copy_to_self:  # our copy went through and comes back: it must not count as the mail delivered
+        assert wait_until(lambda: message_id in _ids(stack, "minutes", "INBOX"), 15), stack.logs()
     second = run_cli(["run", "--once", "--json"], env)
     assert second.returncode == 0, second.stderr
     with Store(data, read_only=True) as store:
         doc = store.get(outbox.TABLE, "to-gone")
     assert doc["state"] == "failed" and "gone@" in doc["last_error"], doc
     assert not doc.get("confirmed_by_copy")
+
+
+@pytest.fixture(scope="module")
+def stack_without_pipelining() -> Iterator[MailStack]:
+    yield from private_stack(users=["minutes", "li.na"], pipelining=False)
+
+
+def test_a_server_without_pipelining_gets_each_command_in_turn(
+    stack_without_pipelining: MailStack, tmp_path: Path
+) -> None:
+    stack = stack_without_pipelining
+    data = tmp_path / "data"
+    env = service_env(data, stack.env())
+    sent = [_queue(stack, data, f"plain-{n}", "li.na") for n in range(3)]
+    result = run_cli(["run", "--once", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["outbox"] == {"sent": 3, "retrying": 0, "failed": 0}
+    assert wait_until(lambda: sorted(_ids(stack, "li.na", "INBOX")) == sorted(sent), 15), stack.logs()
+    with smtplib.SMTP("127.0.0.1", stack.smtp_port) as client:
+        client.ehlo()
+        assert not client.has_extn("pipelining"), "the server under test really does not offer it"
 
 
 def _queue(stack: MailStack, data: Path, key: str, user: str, left_sending: bool = False) -> str:

@@ -48,7 +48,9 @@ def encode(key: str, doc: Mapping[str, object]) -> bytes:
     ordered.update(doc)
     ordered["key"] = key
     try:
-        return orjson.dumps(ordered, option=orjson.OPT_NON_STR_KEYS)
+        # orjson's bytes keep its 4 KB write buffer; the store holds every hot document's
+        # encoding for the life of the process, so each is copied to its own size.
+        return memoryview(orjson.dumps(ordered, option=orjson.OPT_NON_STR_KEYS)).tobytes()
     except orjson.JSONEncodeError:
         return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,3 +50,14 @@ def test_what_orjson_refuses_is_written_and_read_as_json_did() -> None:
     written_by_json = b'{"key":"k","rate":NaN}'
     assert math.isnan(snapshot.decode(written_by_json)["rate"])
     assert snapshot.encode("k", {1: "int key"}) == _by_json("k", {1: "int key"})
+
+
+def test_an_encoding_held_in_memory_costs_its_size_not_a_write_buffer() -> None:
+    doc = {"title": "输出工单自动分派方案", "owner": "li.na@example.test", "history": [{"at": "x"}] * 3}
+    tracemalloc.start()
+    try:
+        held = [snapshot.encode(f"2024-OPS-{n:03d}#1", doc) for n in range(1000)]
+        per_document = tracemalloc.get_traced_memory()[0] / len(held)
+    finally:
+        tracemalloc.stop()
+    assert per_document < 2 * len(held[0]) + 100, per_document

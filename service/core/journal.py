@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +64,20 @@ def _checksum_holds(entry: Any, crc: Any) -> bool:
     return _crc(json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()) == crc
 
 
+_WRITTEN = re.compile(rb'\{"c":"([0-9a-f]{8})","e":')
+
+
 def decode(line: bytes) -> tuple[dict[str, Any], bool]:
     """One journal line, its checksum verified, and whether it is of an earlier format.
 
+    A line as `_line` writes it is checked over its own bytes, with no encoding again (a
+    replay of 50,000 operations was 2 s of a read-only command's start, mostly that).
     ValueError says what is wrong with it."""
-    try:
-        outer = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(str(exc)) from exc
+    written = _WRITTEN.match(line)
+    payload = line[written.end() : -1] if written and line.endswith(b"}") else b""
+    if written and _crc(payload).encode() == written.group(1):
+        return _valid(_loads(payload)), False
+    outer = _loads(line)
     if not isinstance(outer, dict):
         raise ValueError("not an object")
     entry: Any = outer
@@ -77,6 +86,23 @@ def decode(line: bytes) -> tuple[dict[str, Any], bool]:
         entry = outer.get("e")
         if not isinstance(entry, dict) or not _checksum_holds(entry, outer["c"]):
             raise ValueError("checksum mismatch")
+    return _valid(entry), legacy
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # NaN, which json wrote and orjson does not read
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _valid(entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ValueError("not an object")
     if "commit" in entry:
         if not isinstance(entry["commit"], int):
             raise ValueError("a commit line without its count")
@@ -84,7 +110,7 @@ def decode(line: bytes) -> tuple[dict[str, Any], bool]:
         raise ValueError("an operation without table and key")
     elif entry.get("d") is not None and not isinstance(entry.get("d"), dict):
         raise ValueError("a document that is not an object")
-    return dict(entry), legacy
+    return dict(entry)
 
 
 class Replay:

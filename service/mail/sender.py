@@ -94,50 +94,42 @@ class SmtpTransport:
         client = self._connect()
         try:
             for mail in mails:
-                readers = list(mail["recipients"])
-                copy = self.copy_to if self.copy_to and self.copy_to not in readers else None
                 on_start(mail)
-                try:
-                    refused = pipelining.send(
-                        client,
-                        mail["sender"],
-                        [*readers, *([copy] if copy else [])],
-                        mail["raw"].encode("ascii"),
-                    )
-                except smtplib.SMTPRecipientsRefused as exc:
-                    on_result(mail, _refusal({r: c for r, (c, _) in exc.recipients.items()}, str(exc)))
-                    continue
-                except smtplib.SMTPServerDisconnected as exc:
-                    raise InDoubt(str(exc)) from exc  # the server may have the mail: its copy will say
-                except smtplib.SMTPResponseException as exc:  # MAIL or DATA refused; smtplib sent RSET
-                    kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
-                    said = exc.smtp_error
-                    on_result(
-                        mail,
-                        kind(
-                            f"{exc.smtp_code} {said.decode(errors='replace') if isinstance(said, bytes) else said}"
-                        ),
-                    )
-                    continue
-                except (smtplib.SMTPException, OSError) as exc:
-                    # The connection broke mid-transaction: the server may have the mail.
-                    # It stays in doubt until its copy arrives or the grace period ends.
-                    raise InDoubt(str(exc)) from exc
-                if copy and copy in refused:
-                    self._copy_refused(refused.pop(copy))
-                if refused and len(refused) == len(readers):
-                    # Only our copy was taken: no reader gets the mail, so it is not sent. Its copy
-                    # will come back, and settles nothing: only a mail still "sending" is in doubt.
-                    on_result(mail, _refusal({r: c for r, (c, _) in refused.items()}, str(refused)))
-                    continue
-                if refused:
-                    log.warning("SMTP refused %s for %s; the others took it", ", ".join(refused), mail["key"])
-                on_result(mail, None)
+                on_result(mail, self._send(client, mail))
         finally:
             try:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
+
+    def _send(self, client: smtplib.SMTP, mail: Doc) -> Exception | None:
+        """None when the server took the mail for its readers (all, or some of them); the
+        failure otherwise. InDoubt when the connection broke mid-transaction: the server may
+        have the mail, which stays in doubt until its copy arrives or the grace period ends."""
+        readers = list(mail["recipients"])
+        copy = self.copy_to if self.copy_to and self.copy_to not in readers else None
+        try:
+            refused = pipelining.send(
+                client, mail["sender"], [*readers, *([copy] if copy else [])], mail["raw"].encode("ascii")
+            )
+        except smtplib.SMTPRecipientsRefused as exc:
+            return _refusal(exc.recipients)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise InDoubt(str(exc)) from exc
+        except smtplib.SMTPResponseException as exc:  # MAIL or DATA refused; RSET was sent
+            kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
+            return kind(f"{exc.smtp_code} {_text(exc.smtp_error)}")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise InDoubt(str(exc)) from exc
+        if copy and copy in refused:
+            self._copy_refused(refused.pop(copy))
+        if refused and len(refused) == len(readers):
+            # Only our copy was taken: no reader gets the mail, so it is not sent. Its copy will
+            # come back and settle nothing: only a mail still "sending" is in doubt.
+            return _refusal(refused)
+        if refused:
+            log.warning("SMTP refused %s for %s; the others took it", ", ".join(refused), mail["key"])
+        return None
 
     def _copy_refused(self, answer: object) -> None:
         """The mail went to its readers; only our copy was refused. Later copies go to the plain
@@ -158,9 +150,15 @@ class SmtpTransport:
         return f"SMTP {self.server.host}:{self.server.port} ({self.server.tls}) accepts us{login}"
 
 
-def _refusal(codes: dict[str, int], why: str) -> Exception:
+def _refusal(refused: dict[str, tuple[int, bytes]]) -> Exception:
     """Every reader refused: for good if every refusal was permanent (5xx), else try again."""
-    return PermanentFailure(why) if all(c >= 500 for c in codes.values()) else TemporaryFailure(why)
+    why = "; ".join(f"{address}: {code} {_text(said)}" for address, (code, said) in refused.items())
+    permanent = all(code >= 500 for code, _ in refused.values())
+    return PermanentFailure(why) if permanent else TemporaryFailure(why)
+
+
+def _text(said: bytes | str) -> str:
+    return said.decode(errors="replace") if isinstance(said, bytes) else said
 
 
 class InDoubt(Exception):

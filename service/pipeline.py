@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +35,14 @@ from service.core.outcomes import Applied, Outcome, OutcomeKind
 from service.core.store import Store, StoreUnavailable, Transaction
 from service.mail import loops
 from service.mail.bodies import BodyFiles
-from service.mail.outbox import BY_MESSAGE_ID, Outbox, OutgoingMail, move_bodies_to_files, secret_of
+from service.mail.outbox import (
+    BY_MESSAGE_ID,
+    Outbox,
+    OutgoingMail,
+    confirm_copy,
+    move_bodies_to_files,
+    secret_of,
+)
 from service.mail.rawmail import RawArchive, read_raw
 from service.mail.reading import read_message
 from service.mail.render import language_of
@@ -107,6 +115,8 @@ class Pipeline:
                 previous["refs"] = sorted({*previous.get("refs", []), source_ref})
                 txn.put(MESSAGES, msg.message_id, previous)
                 txn.put(LEDGER, source_ref, {"message_id": msg.message_id})
+                if self._own_copy(msg):  # the copy of a retried mail: it still settles a send in doubt
+                    confirm_copy(txn, msg.message_id, time.time())
             return self._known(msg.message_id)
         txn = Transaction(self.store)
         ctx = Context(

@@ -109,22 +109,26 @@ def test_no_relay_outsiders_drafts_are_ignored_and_outside_attendees_are_a_findi
     )
 
 
-def test_a_guessed_message_id_of_a_queued_mail_does_not_mark_it_sent(tmp_path: Path) -> None:
+def test_a_guessed_message_id_of_a_mail_in_doubt_does_not_mark_it_sent(tmp_path: Path) -> None:
     pipeline = _distributed(tmp_path)
     queued = next(d for d in pipeline.store.all("outbox") if d["state"] == "pending")
     assert queued["message_id"] != outbox.message_id_for(queued["key"], "example.test"), "not predictable"
+    copy = read_body(pipeline.store.data_dir, queued)
+    pipeline.process(copy, "t:early-copy")
+    assert pipeline.store.get("outbox", queued["key"])["state"] == "pending", (
+        "a copy settles only a send in doubt: this one was never begun"
+    )
+    with pipeline.store.transaction() as txn:  # what a kill between the server's 250 and our commit leaves
+        txn.put("outbox", queued["key"], {**queued, "state": "sending", "sending_since": 0.0})
     guessed = outbox.message_id_for(queued["key"], "example.test")  # what the old scheme would give
     fake = _mail("mallory", "x", "x", "ignored").replace(
         b"Message-ID: <ignored@example.test>",
         f"Message-ID: <{guessed}>\nX-Minutesd-Loop: minutes@example.test".encode(),
     )
     pipeline.process(fake, "t:fake")
-    assert pipeline.store.get("outbox", queued["key"])["state"] == "pending"
-    copy = read_body(
-        pipeline.store.data_dir, queued
-    )  # our own copy, with our signed loop header, does settle it
-    pipeline.process(copy, "t:copy")
-    assert pipeline.store.get("outbox", queued["key"])["state"] == "sent"
+    assert pipeline.store.get("outbox", queued["key"])["state"] == "sending"
+    pipeline.process(copy.replace(b"\r\n\r\n", b"\r\nX-Again: 1\r\n\r\n", 1), "t:copy")
+    assert pipeline.store.get("outbox", queued["key"])["state"] == "sent", "our own signed copy settles it"
 
 
 def test_encoded_line_breaks_and_huge_references_get_one_outcome_and_intact_headers(tmp_path: Path) -> None:

@@ -78,6 +78,7 @@ class Pipeline:
         )
         self.policy = automatic_policy(rules, settings)
         self.raw = RawArchive(settings.data_dir)
+        store.before_sync.append(self.raw.sync)  # a message made durable always finds its raw bytes
         self._directory = LiveDirectory(settings.directory_path)
 
     @property

@@ -91,8 +91,7 @@ class Pipeline:
         The daemon calls this once per batch, before the batch leaves the inbox and before
         any mail it caused is sent; until then a crash simply means processing it again.
         """
-        self.raw.sync()
-        self.store.sync()
+        self.store.sync()  # the raw pack first: it is one of the store's before_sync hooks
 
     def process(self, raw: bytes, source_ref: str) -> Result:
         known = self.store.get(LEDGER, source_ref)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
+from service.core import snapshot
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,8 @@ def decode(line: bytes) -> tuple[dict[str, Any], bool]:
     written = _WRITTEN.match(line)
     payload = line[written.end() : -1] if written and line.endswith(b"}") else b""
     if written and _crc(payload).encode() == written.group(1):
-        return _valid(_loads(payload)), False
-    outer = _loads(line)
+        return _valid(snapshot.decode(payload)), False
+    outer = snapshot.decode(line)
     if not isinstance(outer, dict):
         raise ValueError("not an object")
     entry: Any = outer
@@ -87,17 +87,6 @@ def decode(line: bytes) -> tuple[dict[str, Any], bool]:
         if not isinstance(entry, dict) or not _checksum_holds(entry, outer["c"]):
             raise ValueError("checksum mismatch")
     return _valid(entry), legacy
-
-
-def _loads(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass  # NaN, which json wrote and orjson does not read
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(str(exc)) from exc
 
 
 def _valid(entry: Any) -> dict[str, Any]:

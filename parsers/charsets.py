@@ -130,9 +130,12 @@ def _q_decode(payload: str) -> bytes:
     return bytes(out)
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _undo_surrogates(text: str) -> str:
     """Headers with raw 8-bit bytes come back from the email package as surrogates."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if text.isascii() or not _SURROGATE.search(text):
         return text
     return decode_bytes(text.encode("utf-8", errors="surrogateescape"), None)
 

@@ -224,7 +224,7 @@ def _without(body: str, disclaimers: tuple[str, ...], own_mail: tuple[str, ...])
     """Cut a legal disclaimer, and our own minutes mail quoted without quote marks, with its header."""
     lines = body.split("\n")
     for markers, with_head in ((disclaimers, False), (own_mail, True)):
-        wanted = [_normalise(m) for m in markers if m.strip()]
+        wanted = _normalised_markers(markers)
         cut = next((n for n, line in enumerate(lines) if any(m in line for m in wanted)), None)
         if cut is None:
             continue
@@ -238,7 +238,7 @@ def before_our_mail(text: str, words: IntentWords) -> str:
     """The text above our own minutes mail when a client quoted it without quote marks, so
     its item lines ("2024-OPS-001#2  完成…") are never read as someone's words."""
     lines = text.split("\n")
-    wanted = [_normalise(m) for m in words.own_mail_markers if m.strip()]
+    wanted = _normalised_markers(words.own_mail_markers)
     cut = _first_line_with(lines, wanted)
     if cut is None:
         return text
@@ -247,7 +247,13 @@ def before_our_mail(text: str, words: IntentWords) -> str:
     return "\n".join(lines[:cut])
 
 
-def _first_line_with(lines: list[str], wanted: list[str]) -> int | None:
+@cache
+def _normalised_markers(markers: tuple[str, ...]) -> tuple[str, ...]:
+    """The rules' markers as lines are compared with them: the same for every message."""
+    return tuple(_normalise(m) for m in markers if m.strip())
+
+
+def _first_line_with(lines: list[str], wanted: tuple[str, ...]) -> int | None:
     """Each line normalised once, not once for each marker (Traditional text costs the
     converter 2 ms a kilobyte, and a line was converted again for every marker)."""
     if not wanted:

@@ -29,6 +29,7 @@ from typing import Any
 from parsers.classify import LOOP_HEADER
 from service.core.ledger import with_archived
 from service.core.store import Doc, Store, Transaction, define_index
+from service.mail import mime
 from service.mail.bodies import BodyFiles
 from service.mail.render import render
 
@@ -98,6 +99,7 @@ class Outbox:
         self.secret = secret
         self.bodies = bodies  # without it (tools and tests with no data directory) bodies stay inline
         self.domain = address.rpartition("@")[2] or "localhost"
+        self._from = formataddr((str(Header(display_name, "utf-8")), address))
 
     def enqueue(self, txn: Transaction, mail: OutgoingMail, now: datetime) -> bool:
         """Queue `mail` unless its key is already queued or sent; True if queued now."""
@@ -143,8 +145,11 @@ class Outbox:
     def build(
         self, mail: OutgoingMail, message_id: str, now: datetime, rendered: tuple[str, str] | None = None
     ) -> bytes:
-        # The compat32 API: the modern header registry costs about 4 ms a mail in folding alone.
         text, html = rendered or _rendered(mail)
+        headers = self._headers(mail, message_id, now)
+        if not mail.inline and not mail.attachments:
+            return mime.alternative(headers, text, html, _boundary(), SMTP_COMPAT.fold_binary)
+        # The compat32 API: the modern header registry costs about 4 ms a mail in folding alone.
         body = MIMEMultipart("alternative")
         body.attach(_text_part(text, "plain"))
         body.attach(
@@ -157,30 +162,41 @@ class Outbox:
                 msg.attach(_attachment(filename, content_type, data))
         else:
             msg = body
-        msg["From"] = formataddr((str(Header(self.display_name, "utf-8")), self.address))
-        msg["To"] = ", ".join(_safe(a) for a in mail.to)
-        if mail.cc:
-            msg["Cc"] = ", ".join(_safe(a) for a in mail.cc)
-        if mail.reply_to:
-            msg["Reply-To"] = _safe(mail.reply_to)
-        msg["Subject"] = Header(_safe(mail.subject), "utf-8").encode()
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = f"<{message_id}>"
-        if mail.in_reply_to:
-            msg["In-Reply-To"] = f"<{_safe(mail.in_reply_to)}>"
-        refs = [_safe(r) for r in (*mail.references[-20:], *([mail.in_reply_to] if mail.in_reply_to else []))]
-        if refs:
-            msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg["Precedence"] = "bulk"
-        msg[LOOP_HEADER] = (
-            f"{self.address} {loop_signature(message_id, self.secret)}" if self.secret else self.address
-        )
+        for name, value in headers:
+            msg[name] = value
         for part in msg.walk():  # the generator compiles a regex to choose each boundary itself
             if part.is_multipart():
-                part.set_boundary(f"=_minutesd_{secrets.token_hex(12)}")  # "=_" is in no base64 part
+                part.set_boundary(_boundary())
         return msg.as_bytes(policy=SMTP_COMPAT)
+
+    def _headers(self, mail: OutgoingMail, message_id: str, now: datetime) -> list[tuple[str, str]]:
+        headers = [("From", self._from), ("To", ", ".join(_safe(a) for a in mail.to))]
+        if mail.cc:
+            headers.append(("Cc", ", ".join(_safe(a) for a in mail.cc)))
+        if mail.reply_to:
+            headers.append(("Reply-To", _safe(mail.reply_to)))
+        headers += [
+            ("Subject", Header(_safe(mail.subject), "utf-8").encode()),
+            ("Date", format_datetime(now)),
+            ("Message-ID", f"<{message_id}>"),
+        ]
+        if mail.in_reply_to:
+            headers.append(("In-Reply-To", f"<{_safe(mail.in_reply_to)}>"))
+        refs = [_safe(r) for r in (*mail.references[-20:], *([mail.in_reply_to] if mail.in_reply_to else []))]
+        if refs:
+            headers.append(("References", " ".join(f"<{r}>" for r in dict.fromkeys(refs))))
+        signed = f"{self.address} {loop_signature(message_id, self.secret)}" if self.secret else self.address
+        return [
+            *headers,
+            ("Auto-Submitted", "auto-generated"),
+            ("X-Auto-Response-Suppress", "All"),
+            ("Precedence", "bulk"),
+            (LOOP_HEADER, signed),
+        ]
+
+
+def _boundary() -> str:
+    return f"=_minutesd_{secrets.token_hex(12)}"  # "=_" is in no base64 part
 
 
 def _safe(value: str) -> str:

@@ -405,6 +405,19 @@ class MailStack:
                         client.delete_messages(uids)
                         client.expunge()
 
+    def set_aside(self, user: str) -> None:
+        """An empty mailbox for user, its old one moved aside rather than deleted (with
+        `cleanup`). On ext4 without a journal, as on the development machine, the kernel does
+        not reuse an inode freed in the last one to five minutes and walks past each of them
+        at every file it creates: after emptying thousands of mails, every delivery that
+        follows costs about 16 times as much (0.4 ms against 25 µs per file, measured here).
+        A benchmark that empties mailboxes between timed runs would be timing that."""
+        home = self.root / "mail" / self.domain / user
+        if home.exists():
+            aside = self.root / "aside"
+            aside.mkdir(exist_ok=True)
+            home.rename(aside / f"{user}-{time.monotonic_ns()}")
+
     def env(self, service_user: str = "minutes") -> dict[str, str]:
         """The MINUTESD_* variables that point the service at this stack."""
         address = self.address(service_user)

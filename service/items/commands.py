@@ -18,7 +18,7 @@ from parsers.command_types import Command, CommandReading, CommandWords, Problem
 from parsers.commands import read_commands
 from parsers.message import Attachment
 from service.context import Context
-from service.core.config import CommandRules
+from service.core.config import CommandRules, PerRules
 from service.core.store import Doc
 from service.items import edits, evidence, notices, roles, state
 from service.items.state import ItemEvent, ItemRefused, Status
@@ -73,9 +73,13 @@ def reply_day(ctx: Context) -> date:
     return sent.astimezone(ctx.rules.tz).date()
 
 
+_words_of = PerRules(
+    lambda rules: command_words(rules.actions.commands, tuple(rules.parsing.get("vague_deadlines", [])))
+)
+
+
 def read(ctx: Context, text: str) -> CommandReading:
-    vague = tuple(ctx.rules.parsing.get("vague_deadlines", []))
-    return read_commands(text, command_words(ctx.rules.actions.commands, vague), reply_day(ctx))
+    return read_commands(text, _words_of(ctx.rules), reply_day(ctx))
 
 
 def tracked(ctx: Context, record: Doc) -> list[Doc]:

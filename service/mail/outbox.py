@@ -201,6 +201,8 @@ def _boundary() -> str:
 
 def _safe(value: str) -> str:
     """No control character (a CR/LF someone encoded into a header) reaches a header of ours."""
+    if value.isprintable():
+        return value.strip()
     return "".join(ch if ch.isprintable() else " " for ch in value).strip()
 
 

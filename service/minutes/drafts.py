@@ -15,7 +15,7 @@ from parsers.people import Directory
 from parsers.reply_text import read_reply
 from parsers.vocabulary import Vocabulary, VocabularyError, load_vocabulary
 from service.core.bounded import TooCostly, run_bounded
-from service.core.config import ConfigError, Rules
+from service.core.config import ConfigError, PerRules, Rules
 from service.mail.reading import budget
 
 
@@ -30,11 +30,14 @@ def document_limits(rules: Rules) -> DocumentLimits:
     )
 
 
-def vocabulary(rules: Rules) -> Vocabulary:
+def _vocabulary(rules: Rules) -> Vocabulary:
     try:
         return load_vocabulary(rules.parsing)
     except VocabularyError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+vocabulary = PerRules(_vocabulary)
 
 
 def parse_message_draft(msg: InboundMessage, rules: Rules, directory: Directory) -> Minutes:

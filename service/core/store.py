@@ -121,9 +121,7 @@ class Store:
             self._docs, other_layout = self._load_snapshot()
             replay = journal.Replay(data_dir / JOURNAL)
             for ops in self._replay(replay):
-                self._apply(
-                    {(t, k): None if d is None else snapshot.encode(k, d) for (t, k), d in ops.items()}
-                )
+                self._apply(ops)
             self._journal_ops = replay.operations
             if not read_only and (replay.legacy or other_layout):
                 self.checkpoint()
@@ -165,7 +163,7 @@ class Store:
                 "Restore it from a backup or move it aside to start empty."
             ) from exc
 
-    def _replay(self, replay: journal.Replay) -> Iterator[journal.Batch]:
+    def _replay(self, replay: journal.Replay) -> Iterator[journal.EncodedBatch]:
         try:
             yield from replay
         except journal.Damaged as exc:

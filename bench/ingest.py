@@ -74,12 +74,13 @@ def fill(stack: MailStack, raws: list[bytes], delete: bool = False) -> None:
     """Every mailbox empty, then the replies in the service's inbox. The old mail is moved aside
     (`MailStack.set_aside`), not deleted, unless `delete`: deleting thousands of mails slows
     every file the server creates in the next minutes on this machine's journal-less ext4."""
-    for user in PEOPLE:
-        stack.empty(user) if delete else stack.set_aside(user)
     if delete:
+        for user in PEOPLE:
+            stack.empty(user)
         stack.empty("minutes", ("INBOX", "Processed", "Needs-Attention", COPIES))
     else:
-        stack.set_aside("minutes")
+        for user in ("minutes", *PEOPLE):
+            stack.set_aside(user)
     with stack.imap("minutes") as c:
         for raw in raws:
             c.append("INBOX", raw)

@@ -72,10 +72,21 @@ def decode(line: bytes) -> tuple[dict[str, Any], bool]:
     A line as `_line` writes it is checked over its own bytes, with no encoding again (a
     replay of 50,000 operations was 2 s of a read-only command's start, mostly that).
     ValueError says what is wrong with it."""
+    payload = _checked_payload(line)
+    if payload is not None:
+        return _valid(snapshot.decode(payload)), False
+    return _decode_older(line)
+
+
+def _checked_payload(line: bytes) -> bytes | None:
+    """The entry's bytes of a line as `_line` writes it, when its checksum holds; else None."""
     written = _WRITTEN.match(line)
     payload = line[written.end() : -1] if written and line.endswith(b"}") else b""
-    if written and _crc(payload).encode() == written.group(1):
-        return _valid(snapshot.decode(payload)), False
+    return payload if written and _crc(payload).encode() == written.group(1) else None
+
+
+def _decode_older(line: bytes) -> tuple[dict[str, Any], bool]:
+    """A line of an earlier format (or a damaged one: ValueError)."""
     outer = snapshot.decode(line)
     if not isinstance(outer, dict):
         raise ValueError("not an object")
@@ -100,23 +111,20 @@ def decode_encoded(line: bytes) -> tuple[tuple[str, str, bytes | None] | int, bo
     A line as `_line` writes it, its checksum holding, gives its document's bytes as they were
     written: they are the store's encoding already, so a replay neither decodes nor encodes them
     again (half of what a replay of 50,000 operations cost). ValueError says what is wrong."""
-    written = _WRITTEN.match(line)
-    payload = line[written.end() : -1] if written and line.endswith(b"}") else b""
-    if written and _crc(payload).encode() == written.group(1):
+    payload = _checked_payload(line)
+    if payload is None:
+        entry, legacy = _decode_older(line)
+    else:
         operation = _OPERATION.match(payload)
         document = payload[operation.end() : -1] if operation and payload.endswith(b"}") else b""
         if operation and (document == b"null" or document.startswith(b'{"key":')):
             table, key = snapshot.decode(operation.group(1)), snapshot.decode(operation.group(2))
             return (table, key, None if document == b"null" else document), False
-    entry, legacy = decode(line)
+        entry, legacy = _valid(snapshot.decode(payload)), False  # a commit, or a hand-written document
     if "commit" in entry:
         return entry["commit"], legacy
-    document_ = entry.get("d")
-    return (
-        entry["t"],
-        entry["k"],
-        None if document_ is None else snapshot.encode(entry["k"], document_),
-    ), legacy
+    doc = entry.get("d")
+    return (entry["t"], entry["k"], None if doc is None else snapshot.encode(entry["k"], doc)), legacy
 
 
 def _valid(entry: Any) -> dict[str, Any]:

@@ -12,9 +12,11 @@
     }
 
 It is still one JSON object that TinyDB (or any JSON reader) opens. The layout is what lets
-opening be cheap: each line is kept as the bytes it is, found by its key (written first in
+opening be cheap: each table's place is found at opening, its lines are read the first time
+the table is asked for, each kept as the bytes it is, found by its key (written first in
 every document), and decoded only when someone reads it. The checksum covers every byte
-before its table, so damage is found at opening, not when a document is first read. A file
+before its table and is verified at opening, so damage is found then, not when a table or a
+document is first read. A file
 in any other layout (TinyDB's own, or an earlier version's) is read whole, once, and
 rewritten in this one at the next checkpoint.
 """
@@ -92,36 +94,98 @@ def dump(tables: Tables) -> bytes:
     return buffer.getvalue()
 
 
-def load(fh: BinaryIO) -> tuple[Tables, bool]:
-    """The tables, and whether the file was in another layout (so it should be rewritten).
+class Unread:
+    """The tables of a db.json in this layout, its checksum verified at opening, each table's lines
+    read from the file the first time the table is asked for (`take`).
 
-    Read a line at a time: the file is never held whole beside the documents it holds."""
-    first = fh.readline()
-    if first != b"{\n":
-        return _load_any(first + fh.read()), True
-    crc = zlib.crc32(first)
-    tables: Tables = {}
-    rows: dict[str, bytes] | None = None
-    checksum_header = _name(CHECKSUM) + b":{\n"
-    for line in fh:
-        if line == checksum_header:
-            stamp = json.loads(fh.readline().partition(b":")[2])
-            if stamp.get("crc") != f"{crc & 0xFFFFFFFF:08x}":
-                raise Unreadable("its checksum does not match its content")
-            return tables, False
-        crc = zlib.crc32(line, crc)
-        line = line.rstrip(b"\n")
-        if line in (b"}", b"},"):
-            rows = None
-        elif rows is None and line.endswith(b":{"):
-            rows = tables.setdefault(json.loads(line[:-2]), {})
-        elif rows is not None:
-            doc = line.partition(b":")[2].removesuffix(b",")
-            rows[_key_of(doc)] = doc
-        else:
-            break  # not this layout (TinyDB's own, indented): read it whole
-    fh.seek(0)
-    return _load_any(fh.read()), True
+    A read-only command asks for a few tables of many: `status` reads the records, never the
+    threads or reply keys that are most of the lines. The file stays open until every table is
+    taken; a checkpoint replaces db.json by a rename, so what is read is still what was checked."""
+
+    def __init__(self, fh: BinaryIO, regions: dict[str, tuple[int, int]]) -> None:
+        self._fh: BinaryIO | None = fh
+        self._regions = regions  # table → (offset, bytes) of its document lines
+        self._lines: dict[str, int] = {}  # counted when first asked for: a writer asks, a reader not
+
+    def names(self) -> list[str]:
+        return list(self._regions)
+
+    def __contains__(self, table: str) -> bool:
+        return table in self._regions
+
+    def lines(self) -> int:
+        """How many documents the tables not yet taken hold."""
+        for table in self._regions.keys() - self._lines.keys():
+            self._lines[table] = self._read(table).count(b"\n")
+        return sum(self._lines[table] for table in self._regions)
+
+    def take(self, table: str) -> dict[str, bytes]:
+        lines = self._read(table).split(b"\n")
+        del self._regions[table]
+        rows: dict[str, bytes] = {}
+        for line in lines:
+            if line:
+                doc = line.partition(b":")[2].removesuffix(b",")
+                rows[_key_of(doc)] = doc
+        if not self._regions:
+            self.close()
+        return rows
+
+    def _read(self, table: str) -> bytes:
+        offset, size = self._regions[table]
+        assert self._fh is not None
+        self._fh.seek(offset)
+        return self._fh.read(size)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def open_tables(fh: BinaryIO) -> tuple[Tables, Unread | None]:
+    """db.json's tables: none read yet (Unread) when the file is in this layout, else all of them
+    read at once (the caller rewrites the file in this layout). Takes ownership of fh."""
+    try:
+        data = fh.read()
+        unread = _scan(fh, data) if data.startswith(b"{\n") else None
+    except BaseException:
+        fh.close()
+        raise
+    if unread is None:
+        fh.close()
+        return _load_any(data), None
+    return {}, unread
+
+
+def _scan(fh: BinaryIO, data: bytes) -> Unread | None:
+    """Where each table's lines are, once the checksum holds; None for a file in another layout."""
+    stamp_at = data.rfind(b"\n" + _name(CHECKSUM) + b":{\n") + 1
+    if stamp_at <= 0:
+        return None
+    stamp_line = data[data.index(b"\n", stamp_at) + 1 :].split(b"\n", 1)[0]
+    try:
+        stamp = json.loads(stamp_line.partition(b":")[2])
+    except ValueError:
+        return None
+    crc = zlib.crc32(memoryview(data)[:stamp_at]) & 0xFFFFFFFF
+    if not isinstance(stamp, dict) or stamp.get("crc") != f"{crc:08x}":
+        raise Unreadable("its checksum does not match its content")
+    regions: dict[str, tuple[int, int]] = {}
+    at = 2
+    while at < stamp_at:
+        header_end = data.index(b"\n", at)
+        header = data[at:header_end]
+        close = data.find(b"\n},\n", header_end)
+        if not header.endswith(b":{") or not header.startswith(b'"') or close < 0 or close >= stamp_at:
+            return None  # not this layout after all: read whole
+        try:
+            table = json.loads(header[:-2])
+        except ValueError:
+            return None
+        regions[table] = (header_end + 1, close - header_end)
+        at = close + 4
+    return Unread(fh, regions)
 
 
 def _load_any(raw: bytes) -> Tables:

@@ -24,7 +24,8 @@ to the code that asks them; the store keeps them current on every write.
 The hot store holds live work only, each document as its compact JSON in memory: a read
 decodes one document and never copies a table. db.json is TinyDB's file format, laid out a
 document a line (service/core/snapshot.py), so TinyDB opens it (tested) while opening here
-keeps each line's bytes without decoding them. TinyDB's own JSONStorage is not used to write:
+checks it whole but reads a table's lines only when the table is first asked for, keeping
+each line's bytes without decoding them. TinyDB's own JSONStorage is not used to write:
 it rewrites the whole file in place on every write, slow for a growing ledger and torn by a
 crash mid-write; nor its Table, which materialises whole tables on a query. Instead each
 committed transaction is appended to a journal and fsynced (one small write per message), and
@@ -32,7 +33,7 @@ a checkpoint writes db.json atomically (temp file, fsync, rename) and empties th
 Opening replays the journal: a transaction without its commit line was never acknowledged and
 is dropped; damage anywhere else stops the service with the reason. Opening and closing
 checkpoint only when the journal has grown long (checkpoint_every operations, or as many as
-the hot store holds documents up to 50,000, so a checkpoint costs little per operation at any size).
+the hot store holds documents up to 50,000, or half the bytes of db.json: see _checkpoint_due).
 
 Every journal line carries a CRC-32 of its content, and each commit line the number of
 operations it closes, so damage is found and named, never glued or accepted. A failed
@@ -68,11 +69,13 @@ __all__ = [  # what the workflow imports from here, wherever it is defined
 ]  # fmt: skip
 
 Doc = dict[str, Any]
+_NONE: dict[str, bytes] = {}  # the rows of a table that has none; never written to
 
 SNAPSHOT = "db.json"
 JOURNAL = "journal.jsonl"
 LOCKFILE = "minutesd.lock"
 ARCHIVE = "archive"
+JOURNAL_BYTES = 8 << 20  # a journal shorter than this is never checkpointed for its size alone
 
 # What a data directory holds besides the store: if any of it is there, the store is not new.
 _HISTORY = ("raw", "evidence", "outbox", "mail", ARCHIVE, JOURNAL)
@@ -105,8 +108,12 @@ class Store:
         self._lock_fd: int | None = None
         self._journal: Any = None
         self._journal_ops = 0
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
         self._unsynced = False
-        self._docs: snapshot.Tables = {}
+        self._docs: snapshot.Tables = {}  # the tables read so far
+        self._unread: snapshot.Unread | None = None  # db.json's tables nobody has asked for yet
+        self._deferred: dict[str, list[tuple[str, bytes | None]]] = {}  # the journal's writes to those
         self._indexes: dict[tuple[str, str], Index] = {}
         self._indexes_of: dict[str, list[Index]] = {}  # the same, by table, for every write
         self._versions: dict[tuple[str, str], int] = {}
@@ -118,14 +125,17 @@ class Store:
         if not read_only:
             self._lock()
         try:
-            self._docs, other_layout = self._load_snapshot()
+            other_layout = self._load_snapshot()
             replay = journal.Replay(data_dir / JOURNAL)
             for ops in self._replay(replay):
                 self._apply(ops)
             self._journal_ops = replay.operations
+            self._journal_bytes = replay.size
             if not read_only and (replay.legacy or other_layout):
                 self.checkpoint()
         except BaseException:
+            if self._unread is not None:
+                self._unread.close()
             self._unlock()
             raise
 
@@ -139,10 +149,12 @@ class Store:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _load_snapshot(self) -> tuple[snapshot.Tables, bool]:
-        """The tables of db.json, and whether it must be rewritten (new, or in another layout)."""
+    def _load_snapshot(self) -> bool:
+        """Open db.json (its tables are read when first asked for); whether it must be rewritten
+        (new, or in another layout)."""
         path = self.data_dir / SNAPSHOT
         size = path.stat().st_size if path.exists() else None
+        self._snapshot_bytes = size or 0
         if not size:
             history = [name for name in _HISTORY if holds_something(self.data_dir / name)]
             if size is not None or history:
@@ -153,15 +165,45 @@ class Store:
                     "backup; `minutesd fsck` says what the directory holds; only if you mean to start "
                     "over with an empty store, run `minutesd init --force`."
                 )
-            return {}, True
+            return True
         try:
-            with open(path, "rb") as fh:
-                return snapshot.load(fh)
+            self._docs, self._unread = snapshot.open_tables(open(path, "rb"))  # noqa: SIM115 - kept by Unread
         except snapshot.Unreadable as exc:
             raise StoreCorrupt(
                 f"the database {path} cannot be read ({exc}); it was not reset. "
                 "Restore it from a backup or move it aside to start empty."
             ) from exc
+        return self._unread is None
+
+    def _rows(self, table: str) -> dict[str, bytes]:
+        """A table's documents by key, read from db.json the first time it is asked for."""
+        rows = self._docs.get(table)
+        if rows is None and self._unread is not None and table in self._unread:
+            rows = self._docs[table] = self._take(table)
+        return _NONE if rows is None else rows
+
+    def _take(self, table: str) -> dict[str, bytes]:
+        assert self._unread is not None
+        try:
+            rows = self._unread.take(table)
+        except (OSError, snapshot.Unreadable) as exc:
+            raise StoreCorrupt(
+                f"the table {table} of {self.data_dir / SNAPSHOT} cannot be read ({exc})"
+            ) from exc
+        for key, encoded in self._deferred.pop(table, []):
+            if encoded is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = encoded
+        return rows
+
+    def _read_all(self) -> snapshot.Tables:
+        if self._unread is not None:
+            for table in self._unread.names():
+                self._rows(table)
+            self._unread.close()
+            self._unread = None
+        return self._docs
 
     def _replay(self, replay: journal.Replay) -> Iterator[journal.EncodedBatch]:
         try:
@@ -175,20 +217,20 @@ class Store:
 
     def get(self, table: str, key: str) -> Doc | None:
         """The document, hot or archived; the caller's copy, so its edits change nothing here."""
-        encoded = self._docs.get(table, {}).get(key)
+        encoded = self._rows(table).get(key)
         if encoded is not None:
             return dict(snapshot.decode(encoded))
         return self.archive_files.get(table, key)
 
     def is_hot(self, table: str, key: str) -> bool:
-        return key in self._docs.get(table, {})
+        return key in self._rows(table)
 
     def all(self, table: str) -> list[Doc]:
-        return [snapshot.decode(doc) for doc in self._docs.get(table, {}).values()]
+        return [snapshot.decode(doc) for doc in self._rows(table).values()]
 
     def each(self, table: str) -> Iterator[Doc]:
         """Every hot document of a table, decoded one at a time (a big table is never whole in memory)."""
-        for doc in list(self._docs.get(table, {}).values()):
+        for doc in list(self._rows(table).values()):
             yield snapshot.decode(doc)
 
     def find(self, table: str, predicate: Callable[[Doc], bool]) -> list[Doc]:
@@ -196,7 +238,7 @@ class Store:
         return [doc for doc in self.all(table) if predicate(doc)]
 
     def query(self, table: str, index: str, value: Hashable) -> list[Doc]:
-        rows = self._docs.get(table, {})
+        rows = self._rows(table)
         return [snapshot.decode(rows[key]) for key in sorted(self.keys(table, index, value)) if key in rows]
 
     def keys(self, table: str, index: str, value: Hashable) -> set[str]:
@@ -214,7 +256,7 @@ class Store:
         if index is None:
             values = defined_index(table, name)
             index = Index(values)
-            for key, encoded in self._docs.get(table, {}).items():
+            for key, encoded in self._rows(table).items():
                 index.file(key, snapshot.decode(encoded))
             self._indexes[(table, name)] = index
             self._indexes_of.setdefault(table, []).append(index)
@@ -225,25 +267,25 @@ class Store:
         return self._versions.get((table, key), 0)
 
     def count(self, table: str) -> int:
-        return len(self._docs.get(table, {}))
+        return len(self._rows(table))
 
     def archived(self, table: str, periods: Iterable[str] | None = None) -> Iterator[Doc]:
         """Archived documents of a table that are not hot again, read from their files."""
-        hot = self._docs.get(table, {})
+        hot = self._rows(table)
         for key, doc in self.archive_files.documents(table, periods):
             if key not in hot:
                 yield doc
 
     def summaries(self, table: str) -> Iterator[tuple[str, str, Doc]]:
         """(key, period, summary) of archived documents that are not hot again."""
-        hot = self._docs.get(table, {})
+        hot = self._rows(table)
         for key, period, summary in self.archive_files.summaries(table):
             if key not in hot:
                 yield key, period, summary
 
     def snapshot_bytes(self) -> bytes:
         """The hot store as the checkpoint writes it (for backups): TinyDB's file format."""
-        return snapshot.dump(self._docs)
+        return snapshot.dump(self._read_all())
 
     # -- writing -----------------------------------------------------------
 
@@ -267,7 +309,7 @@ class Store:
         """Move hot documents to the archive of `period`; afterwards get() still finds them."""
         if self.read_only:
             raise StoreError("this store was opened read-only")
-        rows = self._docs.get(table, {})
+        rows = self._rows(table)
         moving = [(key, rows[key]) for key in keys if key in rows]
         if not moving:
             return 0
@@ -298,15 +340,16 @@ class Store:
             except OSError as exc:
                 raise StoreUnavailable(f"could not make the journal durable ({exc})") from exc
         self._unsynced = False
-        if self._journal_ops >= self._checkpoint_after():
+        if self._checkpoint_due():
             self.checkpoint()
 
     def _commit(self, ops: journal.EncodedBatch, durable: bool = True) -> None:
         if self._journal is None:
             self._journal = open(self.data_dir / JOURNAL, "ab")  # noqa: SIM115 - kept open on purpose
         good = self._journal.tell()
+        lines = journal.transaction_lines(ops)
         try:
-            self._journal.write(journal.transaction_lines(ops))
+            self._journal.write(lines)
             self._journal.flush()
         except OSError as exc:
             self._roll_back(good)
@@ -316,6 +359,7 @@ class Store:
             ) from exc
         self._apply(ops)
         self._journal_ops += len(ops)
+        self._journal_bytes += len(lines)
         self._unsynced = True
         if durable:
             self.sync()
@@ -334,32 +378,41 @@ class Store:
 
     def _apply(self, ops: journal.EncodedBatch) -> None:
         for (table, key), encoded in ops.items():
-            rows = self._docs.setdefault(table, {})
             self._writes += 1
             if encoded is None:
-                rows.pop(key, None)
                 self._versions.pop((table, key), None)
             else:
-                rows[key] = encoded
                 self._versions[(table, key)] = self._writes
+            if self._unread is not None and table in self._unread:
+                self._deferred.setdefault(table, []).append((key, encoded))  # when the table is read
+                continue
+            rows = self._docs.setdefault(table, {})
+            if encoded is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = encoded
             indexes = self._indexes_of.get(table)
             if indexes:
                 doc = None if encoded is None else snapshot.decode(encoded)
                 for index in indexes:
                     index.file(key, doc)
 
-    def _checkpoint_after(self) -> int:
-        """Journal operations before a checkpoint: checkpoint_every, or as many as the hot store
-        holds documents, whichever is more, up to 50,000. A checkpoint writes every hot document,
-        so this keeps its cost per operation from growing with live work, while a journal
-        replayed at start stays short (at most 50,000 operations, a second or two)."""
-        hot = sum(len(rows) for rows in self._docs.values())
-        return max(self.checkpoint_every, min(hot, 50_000))
+    def _checkpoint_due(self) -> bool:
+        """Whether the journal is long enough to fold into db.json: checkpoint_every operations or
+        as many as the hot store holds documents, whichever is more, up to 50,000; or, past
+        JOURNAL_BYTES, half the bytes of db.json. A checkpoint writes every hot document, so both
+        keep its cost per operation or byte journaled from growing with live work, while the
+        journal every command replays at start stays short: a replay costs five times a read of
+        db.json per byte, and records of 13 KB written whole made 40,000 operations 54 MB."""
+        if self._journal_bytes >= max(JOURNAL_BYTES, self._snapshot_bytes // 2):
+            return True
+        hot = sum(len(rows) for rows in self._docs.values()) + (self._unread.lines() if self._unread else 0)
+        return self._journal_ops >= max(self.checkpoint_every, min(hot, 50_000))
 
     def checkpoint(self) -> None:
         if self._journal is not None:
             self._journal.flush()
-        write_atomically(self.data_dir / SNAPSHOT, lambda fh: snapshot.write(fh, self._docs))
+        write_atomically(self.data_dir / SNAPSHOT, lambda fh: snapshot.write(fh, self._read_all()))
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -368,15 +421,19 @@ class Store:
             path.unlink()
             fsync_dir(self.data_dir)
         self._journal_ops = 0
+        self._journal_bytes = 0
+        self._snapshot_bytes = (self.data_dir / SNAPSHOT).stat().st_size
 
     def close(self) -> None:
         if not self.read_only and self._lock_fd is not None:
-            if self._journal_ops >= self._checkpoint_after():
+            if self._checkpoint_due():
                 self.checkpoint()
             elif self._journal is not None:
                 self.sync()
                 self._journal.close()
                 self._journal = None
+        if self._unread is not None:
+            self._unread.close()
         self._unlock()
 
     def __enter__(self) -> Store:

@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from parsers.people import Directory
 from service.core.clock import Clock
 from service.core.config import Rules, Settings, load_from_env
@@ -37,7 +39,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             ),
         }
         if args.json:  # compact: years of meetings are tens of thousands of lines (issue 11)
-            print(json.dumps(summary, ensure_ascii=False))
+            print(orjson.dumps(summary).decode())
         else:
             print("records:")
             for entry in summary["records"] or [{"record": "(none)", "state": "", "name": ""}]:

@@ -13,7 +13,7 @@ from service.core.clock import Clock
 from service.core.config import Rules, Settings
 from service.core.store import Store, StoreUnavailable
 from service.mail import outbox
-from service.mail.mailbox import Fetched, ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
+from service.mail.mailbox import ImapMailbox, Mailbox, MailboxUnavailable, MaildirMailbox
 from service.mail.sender import (
     DrainReport,
     MaildirTransport,
@@ -25,8 +25,6 @@ from service.mail.sender import (
 from service.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-
-ANSWER_EVERY = 10  # full batches read in a row before what they caused is sent anyway
 
 
 def build_mailbox(settings: Settings, rules: Rules, timeout: float = 60.0) -> Mailbox:
@@ -81,48 +79,36 @@ class Daemon:
         return self._stopping
 
     def take_in(self, report: PassReport) -> None:
-        """Process the inbox a batch at a time (store, then move), and send what it caused a
-        batch at a time once the inbox is empty, so that the copies of what we send (copy-to-self)
-        land in an inbox we keep nearly empty: delivering into a mailbox costs the server more the
-        more it holds (Dovecot's LMTP, maildir: 0.95 ms a mail into an empty inbox, 2.9 ms into
-        one of 2,000; bench/README). A backlog is still answered every ANSWER_EVERY batches."""
-        limit = self.rules.mailbox.fetch_batch
-        backlog = 0
+        """Process the inbox a batch at a time: store, move, then send what the batch caused."""
         while not self._stopping:
-            batch = self.mailbox.fetch_new(limit)
-            if batch:
-                self._take(batch, report)
-            backlog = backlog + 1 if len(batch) >= limit else 0
-            if backlog % ANSWER_EVERY:
-                continue  # more is waiting: read on before answering
-            if not self._drain(report, limit) and not batch:
+            batch = self.mailbox.fetch_new(self.rules.mailbox.fetch_batch)
+            if not batch:
                 return
-
-    def _take(self, batch: list[Fetched], report: PassReport) -> None:
-        done: dict[str, list[str]] = {}
-        full: StoreUnavailable | None = None
-        for fetched in batch:
-            if self._stopping:
-                break
-            try:
-                result = self.pipeline.process(fetched.raw, fetched.ref)
-            except StoreUnavailable as exc:
-                full = exc  # this one and the rest stay in the inbox
-                break
-            folder = (
-                self.rules.mailbox.attention_folder
-                if result.folder_kind == "attention"
-                else self.rules.mailbox.processed_folder
-            )
-            done.setdefault(folder, []).append(fetched.ref)
-            if not result.already_done:
-                report.processed += 1
-                report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
-        self.pipeline.sync()  # outcomes on disk before anything leaves the inbox
-        for folder, refs in done.items():
-            self.mailbox.finish(refs, folder)
-        if full is not None:
-            raise full
+            done: dict[str, list[str]] = {}
+            full: StoreUnavailable | None = None
+            for fetched in batch:
+                if self._stopping:
+                    break
+                try:
+                    result = self.pipeline.process(fetched.raw, fetched.ref)
+                except StoreUnavailable as exc:
+                    full = exc  # this one and the rest stay in the inbox
+                    break
+                folder = (
+                    self.rules.mailbox.attention_folder
+                    if result.folder_kind == "attention"
+                    else self.rules.mailbox.processed_folder
+                )
+                done.setdefault(folder, []).append(fetched.ref)
+                if not result.already_done:
+                    report.processed += 1
+                    report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
+            self.pipeline.sync()  # outcomes on disk before anything leaves the inbox
+            for folder, refs in done.items():
+                self.mailbox.finish(refs, folder)
+            if full is not None:
+                raise full
+            self._drain(report)
 
     def _settle_in_doubt(self, now: float) -> None:
         """Before a mail in doubt is sent again, look for its copy everywhere in the mailbox:
@@ -138,17 +124,15 @@ class Daemon:
                     outbox.confirm_copy(txn, message_id, time.time())
             log.info("outbox: %d mail(s) in doubt were delivered (their copy was found)", len(found))
 
-    def _drain(self, report: PassReport, limit: int | None = None) -> int:
-        """Send what is due (its first `limit` mails); how many were tried."""
+    def _drain(self, report: PassReport) -> None:
         settled_at: float | None = None
         if self.rules.outbox.copy_to_self:
             settled_at = time.time()
             self._settle_in_doubt(settled_at)
-        drained = drain(self.store, self.transport, self.rules.outbox, settled_at, limit)
+        drained = drain(self.store, self.transport, self.rules.outbox, doubt_settled_at=settled_at)
         report.outbox.sent += drained.sent
         report.outbox.retrying += drained.retrying
         report.outbox.failed += drained.failed
-        return drained.sent + drained.retrying + drained.failed
 
     def run_once(self) -> PassReport:
         report = PassReport()

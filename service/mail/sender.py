@@ -198,15 +198,10 @@ class DrainReport:
 
 
 def drain(
-    store: Store,
-    transport: Transport,
-    rules: OutboxRules,
-    doubt_settled_at: float | None = None,
-    limit: int | None = None,
+    store: Store, transport: Transport, rules: OutboxRules, doubt_settled_at: float | None = None
 ) -> DrainReport:
-    """Send what is due, or its first `limit` mails (whole batches); every state change is
-    committed as soon as it is known. Mail in doubt is sent again only if its grace had ended
-    when its copy was looked for (`outbox.due`)."""
+    """Send what is due; every state change is committed as soon as it is known. Mail in doubt
+    is sent again only if its grace had ended when its copy was looked for (`outbox.due`)."""
     report = DrainReport()
 
     def result(mail: Doc, error: Exception | None) -> None:
@@ -214,7 +209,7 @@ def drain(
         _record(store, mail["key"], error, rules, report, durable=False)
 
     try:
-        _drain_batches(store, transport, rules, report, result, doubt_settled_at, limit)
+        _drain_batches(store, transport, rules, report, result, doubt_settled_at)
     finally:
         store.sync()
     return report
@@ -251,9 +246,8 @@ def _drain_batches(
     report: DrainReport,
     result: ResultCallback,
     doubt_settled_at: float | None,
-    limit: int | None,
 ) -> None:
-    while limit is None or report.sent + report.retrying + report.failed < limit:
+    while True:
         due = outbox.due(store, time.time(), rules.batch, rules.confirm_grace_seconds, doubt_settled_at)
         batch = _with_bodies(store, due, rules, report)
         if not batch:

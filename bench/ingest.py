@@ -14,7 +14,9 @@ copy of every receipt comes back and is taken in during the same pass; and copy-
 a copies folder (`mailbox.copies_folder`), where the server files the copies out of the inbox. Every figure is
 min / median / max of --runs runs, each floor run paired with the service runs after it. Each
 timed run starts with Postfix's queue empty (what it still delivered after the run before is
-waited out, and printed, not timed).
+waited out, and printed, not timed). Copies that come back after a pass has ended are left in
+the inbox; when there are any, a second `run --once` takes them in, and the way is also shown
+with both passes added up (the second one's start-up included).
 
 Each run also prints CPU seconds: the timed process's own (user + system) and the whole machine's
 (/proc/stat, both cores, during the run). What the machine spent beyond the process is mostly the
@@ -36,7 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import astuple, dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -54,6 +57,7 @@ from tests.mailstack import MailStack
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2024-05-22T10:00:00+08:00"  # the day after the demo's assignments
 RECORD = "2024-OPS-001"
+SECOND_PASS = ", and a second pass"
 COPIES = "Copies"  # the copies folder of the fourth way; the suite's Dovecot files by address extension
 
 
@@ -99,6 +103,12 @@ def machine_busy() -> float:
         int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
     )
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def inbox_count(stack: MailStack) -> int:
+    with stack.imap("minutes") as c:
+        c.select_folder("INBOX", readonly=True)
+        return len(c.search(["UNDELETED"]))
 
 
 def floor_loop(stack: MailStack, batch: int = 200) -> Timed:
@@ -194,7 +204,7 @@ def main() -> None:
             ("copy-to-self on, copies filed by the server", True, True, COPIES),
         ]
         floors: list[Timed] = []
-        times: dict[str, list[Timed]] = {label: [] for label, _, _, _ in ways}
+        times: dict[str, list[Timed]] = defaultdict(list)
         for run in range(args.runs):
             fill(stack, raws, args.delete_between_runs)
             floors.append(floor_loop(stack))
@@ -210,6 +220,13 @@ def main() -> None:
                 tail = stack.wait_until_delivered()
                 times[label].append(took)
                 print(f"{line(run + 1, label, took, tail)}  {summary[:150]}", flush=True)
+                left = inbox_count(stack)
+                if left:  # copies that came back after the pass: a second pass takes them in
+                    second, summary = service_once(stack, data, rules, reachable)
+                    stack.wait_until_delivered()
+                    both = Timed(*(a + b for a, b in zip(astuple(took), astuple(second), strict=True)))
+                    times[label + SECOND_PASS].append(both)
+                    print(f"  {left} left in the inbox; a second pass: {second.wall:.2f} s  {summary[:100]}")
         floor = statistics.median(t.wall for t in floors)
         print(f"\n{args.count} matching replies; min / median / max of {args.runs} runs")
         walls = [t.wall for t in floors]
@@ -218,6 +235,8 @@ def main() -> None:
             walls = [t.wall for t in runs]
             ratio = statistics.median(walls) / floor
             print(f"  minutesd run --once, {label:<44} {spread(walls)}  {ratio:.2f}x  {cpu(runs)}")
+            if label.endswith(SECOND_PASS):
+                print(f"    (copies were left for a second pass in {len(runs)} of {len(floors)} runs)")
     finally:
         stack.stop()
         stack.cleanup()

@@ -139,7 +139,14 @@ class Daemon:
         self.take_in(report)
         self._tick()
         self._drain(report)
+        self._compact_if_quiet(report)
         return report
+
+    def _compact_if_quiet(self, report: PassReport) -> None:
+        """A pass that took nothing in is a quiet moment: fold a long journal into db.json now,
+        rather than leave every command started meanwhile to replay it."""
+        if report.processed == 0 and self.store.compact_when_quiet():
+            log.info("store: journal folded into db.json while quiet")
 
     def _tick(self) -> None:
         queued = scheduler.tick(
@@ -159,6 +166,7 @@ class Daemon:
                 if not self._stopping:
                     self._tick()
                     self._drain(report)
+                    self._compact_if_quiet(report)
                 if self._failures:
                     log.info("mailbox reachable again after %d failed attempt(s)", self._failures)
                 self._failures = 0

@@ -17,6 +17,8 @@ The interface, all of it (a PostgreSQL backend goes behind these and nothing els
     archive(table, keys, period) move finished documents to the archive of a period
     archived(table) / summaries(table)   read the archive on demand
     sync(), checkpoint()         for the daemon: durability and compaction
+    compact_when_quiet()         checkpoint now if the journal is worth it (a daemon with nothing
+                                 to do, so that the commands started next replay little)
 
 Indexes are declared by the workflow modules with `define_index(table, name, values)`, next
 to the code that asks them; the store keeps them current on every write.
@@ -76,6 +78,7 @@ JOURNAL = "journal.jsonl"
 LOCKFILE = "minutesd.lock"
 ARCHIVE = "archive"
 JOURNAL_BYTES = 8 << 20  # a journal shorter than this is never checkpointed for its size alone
+QUIET_BYTES = 1 << 20  # nor, when the daemon is quiet, one shorter than this
 
 # What a data directory holds besides the store: if any of it is there, the store is not new.
 _HISTORY = ("raw", "evidence", "outbox", "mail", ARCHIVE, JOURNAL)
@@ -426,6 +429,17 @@ class Store:
         self._journal_ops = 0
         self._journal_bytes = 0
         self._snapshot_bytes = (self.data_dir / SNAPSHOT).stat().st_size
+
+    def compact_when_quiet(self) -> bool:
+        """Checkpoint if the journal holds an eighth of db.json's bytes or more (past QUIET_BYTES):
+        for a daemon between bursts of mail, when a checkpoint costs nobody a wait. Every command
+        replays the journal at start (at 250,000 items, a journal of 54 MB was 0.3-0.45 s of
+        `status --json`); waiting for a full one (db.json's size) keeps checkpoints rare under
+        load. Whether it checkpointed."""
+        if self.read_only or self._journal_bytes < max(QUIET_BYTES, self._snapshot_bytes // 8):
+            return False
+        self.checkpoint()
+        return True
 
     def close(self) -> None:
         if not self.read_only and self._lock_fd is not None:

@@ -122,3 +122,27 @@ def test_the_journal_is_checkpointed_once_it_holds_as_many_bytes_as_db_json(
         assert not (tmp_path / JOURNAL).exists() or (tmp_path / JOURNAL).stat().st_size < 1000
     with Store(tmp_path, read_only=True) as reader:
         assert reader.get("records", "r1")["text"] == "z" * 200
+
+
+def test_a_quiet_moment_folds_a_journal_of_an_eighth_of_db_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "QUIET_BYTES", 1000)
+    with Store(tmp_path) as store:
+        with store.transaction() as txn:
+            for n in range(100):
+                txn.put("records", f"r{n}", {"text": "x" * 200})
+        store.checkpoint()
+        eighth = (tmp_path / SNAPSHOT).stat().st_size // 8
+        with store.transaction() as txn:
+            txn.put("records", "r1", {"text": "y" * 200})
+        assert (tmp_path / JOURNAL).stat().st_size < eighth
+        assert not store.compact_when_quiet(), "a short journal is left as it is"
+        while (tmp_path / JOURNAL).stat().st_size < eighth:
+            with store.transaction() as txn:
+                txn.put("records", "r2", {"text": "z" * 200})
+        assert store.compact_when_quiet()
+        assert not (tmp_path / JOURNAL).exists()
+    with Store(tmp_path, read_only=True) as reader:
+        assert not reader.compact_when_quiet(), "a reader never writes"
+        assert reader.get("records", "r2")["text"] == "z" * 200

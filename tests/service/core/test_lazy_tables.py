@@ -100,15 +100,20 @@ def test_a_checkpoint_writes_the_tables_nobody_read(tmp_path: Path) -> None:
         assert [d["n"] for d in reader.all("threads")] == [100, 3, 4, 200, 300]
 
 
+def _checkpointed_records(store: Store) -> None:
+    """100 documents of about 200 bytes, all in db.json, the journal empty."""
+    with store.transaction() as txn:
+        for n in range(100):
+            txn.put("records", f"r{n}", {"text": "x" * 200})
+    store.checkpoint()
+
+
 def test_the_journal_is_checkpointed_once_it_holds_as_many_bytes_as_db_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "JOURNAL_BYTES", 1000)
     with Store(tmp_path) as store:
-        with store.transaction() as txn:
-            for n in range(100):
-                txn.put("records", f"r{n}", {"text": "x" * 200})
-        store.checkpoint()
+        _checkpointed_records(store)
         size = (tmp_path / SNAPSHOT).stat().st_size
         written = 0
         while written + 400 < size:  # far fewer operations than checkpoint_every
@@ -129,10 +134,7 @@ def test_a_quiet_moment_folds_a_journal_of_an_eighth_of_db_json(
 ) -> None:
     monkeypatch.setattr(store_module, "QUIET_BYTES", 1000)
     with Store(tmp_path) as store:
-        with store.transaction() as txn:
-            for n in range(100):
-                txn.put("records", f"r{n}", {"text": "x" * 200})
-        store.checkpoint()
+        _checkpointed_records(store)
         eighth = (tmp_path / SNAPSHOT).stat().st_size // 8
         with store.transaction() as txn:
             txn.put("records", "r1", {"text": "y" * 200})

@@ -412,8 +412,10 @@ class Store:
         bytes (34 MB) one run of 1,000 replies in three paid for one; at its size, one in six."""
         if self._journal_bytes >= max(JOURNAL_BYTES, self._snapshot_bytes):
             return True
+        if self._journal_ops < self.checkpoint_every:
+            return False  # the hot store's size cannot matter: no need to count tables not read
         hot = sum(len(rows) for rows in self._docs.values()) + (self._unread.lines() if self._unread else 0)
-        return self._journal_ops >= max(self.checkpoint_every, min(hot, 50_000))
+        return self._journal_ops >= min(hot, 50_000)
 
     def checkpoint(self) -> None:
         if self._journal is not None:

@@ -66,18 +66,6 @@ def _checksum_holds(entry: Any, crc: Any) -> bool:
 _WRITTEN = re.compile(rb'\{"c":"([0-9a-f]{8})","e":')
 
 
-def decode(line: bytes) -> tuple[dict[str, Any], bool]:
-    """One journal line, its checksum verified, and whether it is of an earlier format.
-
-    A line as `_line` writes it is checked over its own bytes, with no encoding again (a
-    replay of 50,000 operations was 2 s of a read-only command's start, mostly that).
-    ValueError says what is wrong with it."""
-    payload = _checked_payload(line)
-    if payload is not None:
-        return _valid(snapshot.decode(payload)), False
-    return _decode_older(line)
-
-
 def _checked_payload(line: bytes) -> bytes | None:
     """The entry's bytes of a line as `_line` writes it, when its checksum holds; else None."""
     written = _WRITTEN.match(line)

@@ -84,6 +84,15 @@ QUIET_BYTES = 1 << 20  # nor, when the daemon is quiet, one shorter than this
 _HISTORY = ("raw", "evidence", "outbox", "mail", ARCHIVE, JOURNAL)
 
 
+def _write(rows: dict[str, bytes], key: str, encoded: bytes | None) -> None:
+    """One write to a table's documents, as committed or as held for a table not yet read: a
+    document's encoding, or None for its deletion."""
+    if encoded is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = encoded
+
+
 class Transaction:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -194,10 +203,7 @@ class Store:
                 f"the table {table} of {self.data_dir / SNAPSHOT} cannot be read ({exc})"
             ) from exc
         for key, encoded in self._deferred.pop(table, []):
-            if encoded is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = encoded
+            _write(rows, key, encoded)
         return rows
 
     def _read_all(self) -> snapshot.Tables:
@@ -389,11 +395,7 @@ class Store:
             if self._unread is not None and table in self._unread:
                 self._deferred.setdefault(table, []).append((key, encoded))  # when the table is read
                 continue
-            rows = self._docs.setdefault(table, {})
-            if encoded is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = encoded
+            _write(self._docs.setdefault(table, {}), key, encoded)
             indexes = self._indexes_of.get(table)
             if indexes:
                 doc = None if encoded is None else snapshot.decode(encoded)
